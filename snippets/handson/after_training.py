@@ -1,0 +1,7 @@
+after = [summarize(trainer.model, row["instruction"], row["input"]) for row in examples]
+
+for row, old, new in zip(examples, before, after):
+    print("【正解の要約】", row["output"])
+    print("【学習前】", old)
+    print("【学習後】", new)
+    print("-" * 40)

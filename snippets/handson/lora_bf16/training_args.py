@@ -1,0 +1,21 @@
+import torch
+from trl import SFTConfig
+
+training_args = SFTConfig(
+    output_dir="outputs/japanese-stablelm-gamma-7b-summary",
+    num_train_epochs=1,
+    per_device_train_batch_size=4,
+    gradient_accumulation_steps=4,  # 4 × 4 = 16 例ごとに重みを更新します
+    learning_rate=1e-4,
+    lr_scheduler_type="cosine",
+    warmup_steps=0.03,  # 1 未満は全ステップに対する割合です
+    max_length=MAX_LENGTH,
+    bf16=True,
+    activation_checkpointing=True,  # 計算を少し増やして、メモリを大きく減らします（勾配チェックポイント）
+    logging_steps=5,
+    eval_strategy="steps",
+    eval_steps=20,
+    save_strategy="no",  # 最後に手で保存します
+    report_to="none",
+    use_cpu=not torch.cuda.is_available(),
+)

@@ -1,0 +1,293 @@
+"""Run the whole hands-on page, unmodified and in page order, once per GPU variant.
+
+Each variant runs once (module-scoped fixture); the tests below check what the run
+left behind: masked labels, untouched base weights, files on disk, Hub calls.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import io
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import torch
+
+import standin
+from handson_page import VARIANTS, cells_for
+
+LORA_TARGETS = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"}
+REPO_ID = "standin-user/japanese-stablelm-gamma-7b-summary-lora"
+
+# The broken rows written into tests/data for each cleaning rule (by their "index").
+BROKEN_ROWS = {
+    "入力か出力が空": {"1", "43", "26", "31"},
+    "出力が入力と同じ": {"11", "38"},
+    "出力が指示に書き写されている": {"5", "12"},
+}
+
+
+@dataclass
+class HubRecorder:
+    """Stands in for the Hub's write API: records what would have been sent."""
+
+    calls: list = field(default_factory=list)
+
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from huggingface_hub import HfApi
+
+        recorder = self
+
+        def whoami(self, *args, **kwargs):
+            return {"name": "standin-user"}
+
+        def create_repo(self, repo_id, **kwargs):
+            recorder.calls.append(("create_repo", repo_id, kwargs))
+
+        def upload_folder(self, *, repo_id, folder_path, **kwargs):
+            files = sorted(p.name for p in Path(folder_path).iterdir())
+            recorder.calls.append(("upload_folder", repo_id, {"files": files, **kwargs}))
+
+        monkeypatch.setattr(HfApi, "whoami", whoami)
+        monkeypatch.setattr(HfApi, "create_repo", create_repo)
+        monkeypatch.setattr(HfApi, "upload_folder", upload_folder)
+
+
+@dataclass
+class HandsonRun:
+    variant: str
+    workdir: Path
+    namespace: dict
+    stdout: str
+    base_state: dict
+    trainer: object
+    hub: HubRecorder
+
+
+@pytest.fixture(scope="module", params=VARIANTS)
+def handson(request, hub, tmp_path_factory) -> HandsonRun:
+    variant = request.param
+    workdir = tmp_path_factory.mktemp(variant)
+    namespace: dict = {"__name__": "__main__"}
+    captured: dict = {}
+    recorder = HubRecorder()
+    out = io.StringIO()
+    torch.manual_seed(0)  # LoRA's random init happens inside SFTTrainer: fix it for repeatable runs
+    with pytest.MonkeyPatch.context() as monkeypatch, contextlib.redirect_stdout(out):
+        monkeypatch.chdir(workdir)
+        recorder.install(monkeypatch)
+        # bitsandbytes has a CPU-only fast path (AVX512-BF16) that re-encodes the 4-bit scales
+        # when generating; GPUs never take it. Keep this CPU on the path a learner's GPU mirrors,
+        # whatever CPU CI runs on, so that "base weights unchanged" can be checked bit for bit.
+        import bitsandbytes.nn.modules
+
+        monkeypatch.setattr(bitsandbytes.nn.modules, "has_avx512bf16", lambda: False)
+        for cell in cells_for(variant):
+            if cell.name == "merge":  # the merge cell deletes the trainer to free GPU memory
+                captured["trainer"] = namespace["trainer"]
+            cell.run(namespace)
+            if cell.name == "load_model":
+                captured["base_state"] = {k: v.detach().clone() for k, v in namespace["model"].state_dict().items()}
+    return HandsonRun(variant, workdir, namespace, out.getvalue(), captured["base_state"], captured["trainer"], recorder)
+
+
+def test_cleaning_drops_exactly_the_broken_rows(handson):
+    ns = handson.namespace
+    expected = {reason: len(indexes) for reason, indexes in BROKEN_ROWS.items()}
+    assert dict(ns["dropped"]) == expected
+    all_broken = set().union(*BROKEN_ROWS.values())
+    summarization = {r["index"] for r in standin.sample_rows() if r["category"] == "summarization"}
+    assert {row["index"] for row in ns["summaries"]} == summarization - all_broken
+    for reason, count in expected.items():
+        assert f"除いた行: {reason} … {count} 行" in handson.stdout
+    splits = ns["splits"]
+    assert len(splits["train"]) + len(splits["test"]) == len(ns["summaries"])
+    assert len(splits["test"]) == math.ceil(0.1 * len(ns["summaries"]))
+
+
+def test_split_is_reproducible(handson):
+    from datasets import Dataset
+
+    again = Dataset.from_list(handson.namespace["summaries"]).train_test_split(test_size=0.1, seed=42)
+    assert again["test"]["index"] == handson.namespace["splits"]["test"]["index"]
+
+
+def tokenized_example(handson, position: int) -> tuple[list[int], list[int]]:
+    """input_ids and labels of one training example, as the trainer's collator builds them."""
+    trainer = handson.trainer
+    batch = trainer.data_collator([trainer.train_dataset[position]])
+    return batch["input_ids"][0].tolist(), batch["labels"][0].tolist()
+
+
+def test_loss_covers_only_the_summary_and_its_eos(handson):
+    ns = handson.namespace
+    tokenizer = ns["tokenizer"]
+    for position in range(len(ns["train_dataset"])):
+        example = ns["train_dataset"][position]
+        input_ids, labels = tokenized_example(handson, position)
+        prompt_length = len(tokenizer(example["prompt"]).input_ids)
+        assert all(label == -100 for label in labels[:prompt_length])
+        assert labels[prompt_length:] == input_ids[prompt_length:]
+        assert labels[-1] == input_ids[-1] == tokenizer.eos_token_id
+        summary_ids = tokenizer(example["prompt"] + example["completion"]).input_ids[prompt_length:]
+        assert labels[prompt_length:-1] == summary_ids
+
+
+def test_inference_prompt_is_the_training_prompt_prefix(handson):
+    ns = handson.namespace
+    tokenizer, row = ns["tokenizer"], ns["splits"]["train"][0]
+    inference_prompt = ns["build_prompt"](row["instruction"], row["input"])
+    example = ns["train_dataset"][0]
+    assert example["prompt"] == inference_prompt
+    assert example["completion"] == row["output"].strip()
+    inference_ids = tokenizer(inference_prompt).input_ids
+    training_ids, _ = tokenized_example(handson, 0)
+    assert training_ids[: len(inference_ids)] == inference_ids
+    assert inference_prompt.endswith("### 応答\n")
+
+
+def test_long_examples_are_left_out(handson):
+    ns = handson.namespace
+    tokenizer = ns["tokenizer"]
+    for dataset in (ns["train_dataset"], ns["eval_dataset"]):
+        for example in dataset:
+            assert len(tokenizer(example["prompt"] + example["completion"]).input_ids) + 1 <= ns["MAX_LENGTH"]
+    assert ns["training_args"].max_length == ns["MAX_LENGTH"]
+
+
+def base_name(peft_name: str) -> str:
+    return peft_name.removeprefix("base_model.model.").replace(".base_layer", "")
+
+
+def test_training_changed_only_lora_weights(handson):
+    trained = handson.trainer.model.state_dict()
+    lora = {name: value for name, value in trained.items() if "lora_" in name}
+    base = {base_name(name): value for name, value in trained.items() if "lora_" not in name}
+    assert base.keys() == handson.base_state.keys()
+    unchanged = [name for name, value in base.items() if torch.equal(value, handson.base_state[name])]
+    assert unchanged == list(base), "a base weight changed during training"
+    lora_b = [value for name, value in lora.items() if "lora_B" in name]
+    assert lora_b and all(value.abs().sum() > 0 for value in lora_b), "LoRA B starts at zero and must have moved"
+    trainable = {name for name, p in handson.trainer.model.named_parameters() if p.requires_grad}
+    assert trainable and all("lora_" in name for name in trainable)
+    assert {name.split(".")[-4] for name in trainable} == LORA_TARGETS  # ...q_proj.lora_A.default.weight
+
+
+def test_variant_settings(handson):
+    ns = handson.namespace
+    args = ns["training_args"]
+    model = handson.trainer.model
+    if handson.variant == "qlora_t4":
+        assert args.fp16 and not args.bf16 and ns["DTYPE"] == torch.float16
+        assert model.base_model.model.config.quantization_config.load_in_4bit
+    else:
+        assert args.bf16 and not args.fp16 and ns["DTYPE"] == torch.bfloat16
+        assert getattr(model, "is_loaded_in_4bit", False) is False
+    assert args.activation_checkpointing
+    assert args.use_cpu  # no GPU here: the snippet falls back to the CPU by itself
+
+
+def test_adapter_files_are_written(handson):
+    adapter_dir = handson.workdir / handson.namespace["ADAPTER_DIR"]
+    names = {p.name for p in adapter_dir.iterdir()}
+    assert {"adapter_model.safetensors", "adapter_config.json", "tokenizer.json", "README.md"} <= names
+    config = json.loads((adapter_dir / "adapter_config.json").read_text())
+    assert config["base_model_name_or_path"] == standin.MODEL_ID
+    assert (config["r"], config["lora_alpha"]) == (16, 32)
+    assert {name.split(".")[-1] for name in config["target_modules"]} == LORA_TARGETS
+
+
+def logits(model, tokenizer, text: str) -> torch.Tensor:
+    inputs = tokenizer(text, return_tensors="pt")
+    with torch.no_grad():
+        return model(**inputs).logits.float()
+
+
+def test_merged_model_matches_the_adapter_model(handson):
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    ns = handson.namespace
+    tokenizer, dtype = ns["tokenizer"], ns["DTYPE"]
+    merged_dir = handson.workdir / ns["MERGED_DIR"]
+    assert {"model.safetensors", "config.json", "tokenizer.json"} <= {p.name for p in merged_dir.iterdir()}
+    merged = AutoModelForCausalLM.from_pretrained(merged_dir).eval()
+    assert merged.dtype == dtype and not hasattr(merged, "peft_config")  # 16-bit, plain transformers model
+
+    base = AutoModelForCausalLM.from_pretrained(standin.MODEL_ID, dtype=dtype).eval()
+    base_weights = {name: p.detach().clone() for name, p in base.named_parameters()}
+    adapter = PeftModel.from_pretrained(base, handson.workdir / ns["ADAPTER_DIR"]).eval()
+
+    # Weights: every merged matrix is W + (alpha/r)·BA, rounded once to 16 bits.
+    merged_weights = dict(merged.named_parameters())
+    moved = 0
+    for name, module in adapter.named_modules():
+        if hasattr(module, "lora_A"):
+            key = base_name(name) + ".weight"
+            delta = module.scaling["default"] * (module.lora_B["default"].weight @ module.lora_A["default"].weight)
+            expected = (base_weights[key].float() + delta.float()).to(dtype)
+            torch.testing.assert_close(merged_weights[key], expected, rtol=torch.finfo(dtype).eps, atol=1e-6)
+            moved += int(not torch.equal(merged_weights[key], base_weights[key]))
+    assert moved == 7 * len(merged.model.layers), "every LoRA target must carry its update"
+
+    # Outputs: the merged model computes what the base model plus adapter computes.
+    text = ns["train_dataset"][0]["prompt"]
+    torch.testing.assert_close(logits(merged, tokenizer, text), logits(adapter, tokenizer, text), rtol=0, atol=1e-2)
+
+
+def test_hub_upload_sends_the_adapter_to_the_learners_repo(handson):
+    calls = handson.hub.calls
+    assert calls[0] == ("create_repo", REPO_ID, {"private": True, "exist_ok": True})
+    kind, repo_id, details = calls[1]
+    assert (kind, repo_id) == ("upload_folder", REPO_ID)
+    assert {"adapter_model.safetensors", "adapter_config.json", "README.md"} <= set(details["files"])
+    assert len(calls) == 2
+    assert f"https://huggingface.co/{REPO_ID}" in handson.stdout
+
+
+def test_before_and_after_generations_are_compared(handson):
+    ns = handson.namespace
+    assert len(ns["before"]) == len(ns["after"]) == len(ns["examples"]) == 3
+    assert all(isinstance(text, str) for text in ns["before"] + ns["after"])
+    assert handson.stdout.count("【学習後】") == 3
+
+
+def test_generation_respects_max_new_tokens(handson):
+    ns = handson.namespace
+    row = ns["examples"][0]
+    generated = ns["summarize"](handson.trainer.model, row["instruction"], row["input"], max_new_tokens=5)
+    assert 0 < len(ns["tokenizer"](generated, add_special_tokens=False).input_ids) <= 5 + 2  # bytes may re-split
+
+
+def test_generation_stops_at_eos(handson):
+    from transformers import AutoModelForCausalLM
+
+    ns = handson.namespace
+    eos = ns["tokenizer"].eos_token_id
+    model = AutoModelForCausalLM.from_pretrained(standin.MODEL_ID).eval()
+    # A model that wants to stop after two tokens: EOS wins from the third generated position on.
+    prompt_length = len(ns["tokenizer"](ns["build_prompt"]("要約して", "本文")).input_ids)
+
+    def prefer_eos_later(module, inputs, output):
+        if output.shape[1] == 1 or output.shape[1] > prompt_length:  # a decoding step
+            steps = prefer_eos_later.steps = getattr(prefer_eos_later, "steps", 0) + 1
+            if steps >= 3:
+                output[..., eos] = 1e4
+        return output
+
+    model.lm_head.register_forward_hook(prefer_eos_later)
+    generated = ns["summarize"](model, "要約して", "本文", max_new_tokens=50)
+    assert prefer_eos_later.steps == 3  # generation ended at the EOS, far before the limit
+    assert "</s>" not in generated and generated.strip()
+
+
+def test_example_counts_are_reported(handson):
+    ns = handson.namespace
+    assert f"学習用 {len(ns['splits']['train'])} 行 / 評価用 {len(ns['splits']['test'])} 行" in handson.stdout
+    assert Counter(ns["dropped"]).total() == sum(len(v) for v in BROKEN_ROWS.values())
+
+
