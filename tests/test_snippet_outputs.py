@@ -1,0 +1,34 @@
+"""Snippets that show their output on the page as `#>` lines: run them and compare.
+
+Pages show what a snippet prints only through these `#>` lines, so a number on a page
+that comes from code is always the number the code prints today.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+
+import pytest
+
+from handson_page import SNIPPETS, Cell
+
+SNIPPETS_WITH_OUTPUT = sorted(p for p in SNIPPETS.rglob("*.py") if "\n#> " in p.read_text(encoding="utf-8"))
+
+
+def expected_output(cell: Cell) -> str:
+    _, code = cell.source()
+    return "\n".join(line.removeprefix("#> ") for line in code.splitlines() if line.startswith("#> "))
+
+
+def test_there_are_checked_outputs():
+    assert SNIPPETS_WITH_OUTPUT, "no snippet shows checked output"
+
+
+@pytest.mark.parametrize("path", SNIPPETS_WITH_OUTPUT, ids=lambda p: p.relative_to(SNIPPETS).as_posix())
+def test_printed_output_matches_the_page(path):
+    cell = Cell(path)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        cell.run({"__name__": "__main__"})
+    assert out.getvalue().strip() == expected_output(cell)
