@@ -268,7 +268,9 @@ def test_generation_respects_max_new_tokens(handson, monkeypatch):
         return output
 
     monkeypatch.setattr(model, "generate", counting_generate)
+    model.train()  # as the trainer leaves it: summarize must switch dropout off itself
     ns["summarize"](model, row["instruction"], row["input"], max_new_tokens=5)
+    assert not model.training
     assert len(new_token_counts) == 1 and 0 < new_token_counts[0] <= 5
 
 
@@ -300,3 +302,23 @@ def test_example_counts_are_reported(handson):
     assert Counter(ns["dropped"]).total() == sum(len(v) for v in BROKEN_ROWS.values())
 
 
+
+
+def test_loss_curve_is_drawn_from_the_log_history(handson):
+    history = handson.trainer.state.log_history
+    logged = [[(log["step"], log[key]) for log in history if key in log] for key in ("loss", "eval_loss")]
+    drawn = [list(zip(line.get_xdata(), line.get_ydata())) for line in handson.namespace["ax"].get_lines()]
+    assert drawn == [points for points in logged if points]  # only what was logged, however few points
+
+
+def test_rouge_is_scored_before_and_after_training(handson):
+    ns = handson.namespace
+    rows = len(ns["eval_rows"])
+    assert rows == min(ns["EVAL_ROWS"], len(ns["splits"]["test"])) == 4
+    assert len(ns["base_summaries"]) == len(ns["tuned_summaries"]) == len(ns["references"]) == rows
+    # Without the adapter the model computes what the base model did before training.
+    assert ns["base_summaries"][:3] == ns["before"]
+    assert ns["rouge_before"] == ns["rouge2"](ns["base_summaries"], ns["references"])
+    assert ns["rouge_after"] == ns["rouge2"](ns["tuned_summaries"], ns["references"])
+    assert 0 <= ns["rouge_before"] <= 100 and 0 <= ns["rouge_after"] <= 100
+    assert f"学習前 {ns['rouge_before']:.2f} → 学習後 {ns['rouge_after']:.2f}" in handson.stdout

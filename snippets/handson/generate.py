@@ -3,6 +3,7 @@ import torch
 
 def summarize(model, instruction, text, max_new_tokens=256):
     """build_prompt で組み立てたプロンプトの続き（＝要約）を生成して返します。"""
+    model.eval()  # 学習直後は学習モードのままです。ドロップアウトを止め、KV キャッシュを使って生成します
     inputs = tokenizer(build_prompt(instruction, text), return_tensors="pt").to(model.device)
     with torch.no_grad():
         output_ids = model.generate(

@@ -7,6 +7,7 @@ trainer = SFTTrainer(
     eval_dataset=eval_dataset,
     processing_class=tokenizer,
     peft_config=peft_config,
+    callbacks=[SpeedAndMemoryCallback()],  # 前のセルのコールバック
 )
 trainer.model.print_trainable_parameters()
 trainer.train()

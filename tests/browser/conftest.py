@@ -1,7 +1,8 @@
 """The built site in a real browser (Debian's chromium driven by playwright).
 
-Once per test session: build the site with mkdocs into a temporary folder, serve it with
-http.server on 127.0.0.1 (a free port, in a thread) and start one headless chromium.
+Once per test session: build the site with mkdocs into a temporary folder (started in the
+background when pytest collects this folder), serve it with http.server on 127.0.0.1 (a free
+port, in a thread) and start one headless chromium with one tab that the tests share.
 Every request the browser makes is routed through ``offsite``: a request for any host
 other than 127.0.0.1 is aborted and recorded, and the test that made it fails.
 
@@ -10,11 +11,14 @@ Without chromium or playwright the tests skip with the reason; in CI (``CI=true`
 
 from __future__ import annotations
 
+import atexit
 import functools
 import http.server
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -39,8 +43,13 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 # Material draws each ```mermaid fence into a *closed* shadow root. Opening it (before any
 # page script runs) lets the tests look at the drawn SVG; nothing else changes.
-OPEN_SHADOW_ROOTS = """
+#
+# Material remembers the color scheme of the first visit in localStorage; forgetting it before each
+# page's scripts run makes every visit a first visit that follows the emulated preference.
+FIRST_VISIT_WITH_OPEN_SHADOW_ROOTS = """
 (() => {
+  for (const key of Object.keys(localStorage))
+    if (key.endsWith("__palette")) localStorage.removeItem(key);
   const attach = Element.prototype.attachShadow;
   Element.prototype.attachShadow = function (init) {
     return attach.call(this, { ...init, mode: "open" });
@@ -59,24 +68,45 @@ def _browser_missing() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
-def built_site(tmp_path_factory) -> Path:
-    site = tmp_path_factory.mktemp("browser") / "site"
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
-    result = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """In CI every browser test runs: a skip there is a failure."""
+    outcome = yield
+    report = outcome.get_result()
+    if IN_CI and report.skipped and Path(str(item.fspath)).parent == Path(__file__).parent:
+        report.outcome = "failed"
+        report.longrepr = f"browser tests must not skip in CI: {report.longrepr}"
+
+
+def _start_build() -> tuple[subprocess.Popen, Path]:
+    """Build the site in the background from collection on: it overlaps with collecting the other tests."""
+    site = Path(tempfile.mkdtemp(prefix="site-browser-")) / "site"
+    process = subprocess.Popen(
+        # tests/test_site.py holds the build to --strict; here a warning must not hide the browser checks.
+        [sys.executable, "-m", "mkdocs", "build", "--no-strict", "--site-dir", str(site)],
         cwd=ROOT,
-        env=env,
-        capture_output=True,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         text=True,
-        timeout=120,
     )
-    assert result.returncode == 0, result.stdout + result.stderr
+    atexit.register(lambda: (process.poll() is None and process.kill(), shutil.rmtree(site.parent, True)))
+    return process, site
+
+
+_BUILD = _start_build()
+
+
+@pytest.fixture(scope="session")
+def built_site() -> Path:
+    process, site = _BUILD
+    log, _ = process.communicate(timeout=180)
+    assert process.returncode == 0, log
     return site
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):  # noqa: A002 - signature of the base class
+    def log_message(self, format, *args):
         pass
 
 
@@ -130,7 +160,7 @@ def context(browser, site_url, traffic):
     """One browser context for the session: clipboard allowed, every request checked."""
     context = browser.new_context(locale="ja-JP", viewport={"width": 1280, "height": 900})
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=site_url.rstrip("/"))
-    context.add_init_script(OPEN_SHADOW_ROOTS)
+    context.add_init_script(FIRST_VISIT_WITH_OPEN_SHADOW_ROOTS)
 
     def offsite(route):
         url = route.request.url
@@ -141,9 +171,9 @@ def context(browser, site_url, traffic):
             route.abort()
 
     def any_request(request):  # also sees what workers fetch
-        if urlsplit(request.url).scheme in ("http", "https") and urlsplit(request.url).hostname != LOCAL_HOST:
-            if request.url not in traffic.offsite:
-                traffic.offsite.append(request.url)
+        url = urlsplit(request.url)
+        if url.scheme in ("http", "https") and url.hostname != LOCAL_HOST and request.url not in traffic.offsite:
+            traffic.offsite.append(request.url)
 
     context.route("**/*", offsite)
     context.on("request", any_request)
@@ -151,19 +181,36 @@ def context(browser, site_url, traffic):
     context.close()
 
 
-@pytest.fixture
-def page(context, traffic):
-    """A fresh tab. At the end of the test: no console error, no uncaught error, no request off 127.0.0.1."""
-    traffic.take()
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    page.on(
+@pytest.fixture(scope="session")
+def shared_tab(context, traffic):
+    """One tab for the whole session (opening a tab per test costs more than navigating)."""
+    tab = context.new_page()
+    tab.set_default_timeout(10_000)
+    tab.on(
         "console",
-        lambda message: traffic.errors.append(f"{page.url}: {message.text}") if message.type == "error" else None,
+        lambda message: traffic.errors.append(f"{tab.url}: {message.text}") if message.type == "error" else None,
     )
-    page.on("pageerror", lambda error: traffic.errors.append(f"{page.url}: uncaught {error}"))
-    yield page
-    page.close()
+    tab.on("pageerror", lambda error: traffic.errors.append(f"{tab.url}: uncaught {error}"))
+    yield tab
+    tab.close()
+
+
+@pytest.fixture
+def page(shared_tab, traffic):
+    """The browser tab. After the test: no console error, no uncaught error, no request off 127.0.0.1."""
+    traffic.take()
+    shared_tab.emulate_media(color_scheme="light")
+    yield shared_tab
     offsite, errors = traffic.take()
     assert offsite == [], f"requests left 127.0.0.1: {offsite}"
     assert errors == [], f"console errors: {errors}"
+
+
+@pytest.fixture
+def page_without_search(page):
+    """The tab, with Material's search worker left out: on every page load it indexes the whole
+    site (TinySegmenter over all the text), seconds of CPU that only the search test needs."""
+    pattern = "**/assets/javascripts/workers/search.*.js"
+    page.route(pattern, lambda route: route.fulfill(body="", content_type="text/javascript"))
+    yield page
+    page.unroute(pattern)

@@ -1,0 +1,715 @@
+#!/usr/bin/env python3
+# /// script
+# requires-python = ">=3.11"
+# dependencies = [
+#     "torch==2.13.0",
+#     "transformers==5.24.0",
+#     "trl==1.16.0",
+#     "peft==0.21.2",
+#     "datasets==5.2.0",
+#     "accelerate==1.15.0",
+#     "huggingface_hub==2.4.0",
+#     "bitsandbytes==0.50.2",
+#     "matplotlib==3.11.2",
+#     "fugashi==1.5.2",
+#     "unidic-lite==1.0.8",
+#     "neologdn==0.5.6",
+#     "rouge-score==0.1.2",
+# ]
+# ///
+"""ハンズオン「LoRA で要約モデルを作る」を 1 本で実行するスクリプトです。
+
+tests/tools/build_forms.py が生成したファイルです。直接編集せず、元のファイルを直して生成し直してください。
+セル（CELLS）はハンズオンのページに埋め込まれているファイルそのもので、ページの順番に並んでいます。
+
+使い方（GPU のあるマシンで）:
+
+    uv run train_sft_lora.py                       # 依存ライブラリは下の script ブロックから入ります
+    pip install "torch==2.13.0" "transformers==5.24.0" "trl==1.16.0" "peft==0.21.2" "datasets==5.2.0" "accelerate==1.15.0" "huggingface_hub==2.4.0" "bitsandbytes==0.50.2" "matplotlib==3.11.2" "fugashi==1.5.2" "unidic-lite==1.0.8" "neologdn==0.5.6" "rouge-score==0.1.2"
+    python train_sft_lora.py --variant qlora_t4   # 16 GB の GPU（T4 など）
+    accelerate launch --config_file accelerate_multi_gpu.yaml train_sft_lora.py   # 複数 GPU
+
+オプションは python train_sft_lora.py --help で確かめられます。
+"""
+
+import argparse
+import contextlib
+import io
+import linecache
+import os
+import sys
+from collections.abc import MutableMapping
+from pathlib import Path
+
+VARIANTS = {"lora_bf16": "24 GB 以上（bf16 LoRA）", "qlora_t4": "T4 16 GB（4bit QLoRA）"}
+DEFAULT_VARIANT = "lora_bf16"
+DEFAULTS = {"MODEL_ID": "stabilityai/japanese-stablelm-base-gamma-7b", "DATASET_ID": "kunishou/databricks-dolly-15k-ja"}
+
+# (名前, GPU の設定（None はどちらでも）, メインのプロセスだけで実行するか, 実行に必要なオプション, コード)
+CELLS = [
+    # --- handson/check_gpu.py
+    (
+        'check_gpu',
+        None,
+        True,
+        None,
+        r'''import warnings
+
+import torch
+
+if torch.cuda.is_available():
+    gpu = torch.cuda.get_device_properties(0)
+    gpu_memory_gib = gpu.total_memory / 1024**3
+    print(f"GPU: {gpu.name}（メモリ {gpu_memory_gib:.1f} GiB）")
+    if torch.cuda.is_bf16_supported() and gpu_memory_gib >= 20:
+        print("→ 設定は「24 GB 以上（bf16 LoRA）」のタブを選んでください。")
+    else:
+        print("→ 設定は「T4 16 GB（4bit QLoRA）」のタブを選んでください。")
+else:
+    warnings.warn(
+        "GPU が見つかりません。このままでは 7B モデルの学習は現実的な時間で終わりません。\n"
+        "Colab なら「ランタイム」→「ランタイムのタイプを変更」で T4 GPU などを選び、"
+        "このセルからやり直してください。",
+        stacklevel=1,
+    )
+''',
+    ),
+    # --- handson/login.py
+    (
+        'login',
+        None,
+        False,
+        None,
+        r'''from huggingface_hub import get_token, login
+
+# Colab のシークレット HF_TOKEN や、以前のログインがあればそのまま使います。
+if get_token() is None:
+    login()
+''',
+    ),
+    # --- handson/load_tokenizer.py
+    (
+        'load_tokenizer',
+        None,
+        False,
+        None,
+        r'''from transformers import AutoTokenizer
+
+MODEL_ID = "stabilityai/japanese-stablelm-base-gamma-7b"
+
+try:
+    tokenizer = AutoTokenizer.from_pretrained(MODEL_ID)
+except OSError as error:
+    raise RuntimeError(
+        f"{MODEL_ID} を読み込めませんでした。次を確かめてから、もう一度実行してください。\n"
+        f"1. https://huggingface.co/{MODEL_ID} で利用条件に同意したか（ゲート付きモデルです）\n"
+        "2. 同じアカウントのトークンでログインしたか（前のセルの login()）\n"
+        "3. インターネットにつながっているか"
+    ) from error
+''',
+    ),
+    # --- handson/lora_bf16/load_model.py （24 GB 以上（bf16 LoRA））
+    (
+        'load_model',
+        'lora_bf16',
+        False,
+        None,
+        r'''import torch
+from transformers import AutoModelForCausalLM
+
+DTYPE = torch.bfloat16  # L4・A100 などは bf16 が使えます
+
+model = AutoModelForCausalLM.from_pretrained(MODEL_ID, dtype=DTYPE, device_map="auto")
+''',
+    ),
+    # --- handson/qlora_t4/load_model.py （T4 16 GB（4bit QLoRA））
+    (
+        'load_model',
+        'qlora_t4',
+        False,
+        None,
+        r'''import torch
+from transformers import AutoModelForCausalLM, BitsAndBytesConfig
+
+DTYPE = torch.float16  # T4 は bf16 に対応していないので fp16 で計算します
+
+quantization_config = BitsAndBytesConfig(
+    load_in_4bit=True,  # 重みを 4bit で持ち、メモリを約 1/4 にします
+    bnb_4bit_quant_type="nf4",
+    bnb_4bit_use_double_quant=True,
+    bnb_4bit_compute_dtype=DTYPE,
+)
+model = AutoModelForCausalLM.from_pretrained(
+    MODEL_ID, dtype=DTYPE, quantization_config=quantization_config, device_map="auto"
+)
+''',
+    ),
+    # --- handson/prepare_dataset.py
+    (
+        'prepare_dataset',
+        None,
+        False,
+        None,
+        r'''from collections import Counter
+
+from datasets import Dataset, load_dataset
+
+DATASET_ID = "kunishou/databricks-dolly-15k-ja"
+REQUIRED_COLUMNS = ["instruction", "input", "output", "category"]
+
+
+def check_row(row):
+    """列が欠けていたり文字列でなかったりする行を、分かる言葉で知らせます。"""
+    for column in REQUIRED_COLUMNS:
+        if not isinstance(row.get(column), str):
+            raise ValueError(
+                f"index={row.get('index')} の行の「{column}」が文字列ではありません（値: {row.get(column)!r}）。"
+                f"{DATASET_ID} を読み込んでいるか、列 {REQUIRED_COLUMNS} がそろっているかを確かめてください。"
+            )
+
+
+def drop_reason(row):
+    """学習に使えない行ならその理由を、使える行なら None を返します。"""
+    text, summary = row["input"].strip(), row["output"].strip()
+    if not text or not summary:
+        return "入力か出力が空"
+    if summary == text:
+        return "出力が入力と同じ"
+    if summary in row["instruction"]:
+        return "出力が指示に書き写されている"
+    return None
+
+
+def select_summaries(rows):
+    """要約（summarization）の行だけを残し、使えない行を理由ごとに数えて除きます。"""
+    kept, dropped = [], Counter()
+    for row in rows:
+        check_row(row)
+        if row["category"] != "summarization":
+            continue
+        reason = drop_reason(row)
+        if reason is None:
+            kept.append(row)
+        else:
+            dropped[reason] += 1
+    if not kept:
+        raise ValueError(
+            "使える要約の行が 1 件もありません。category が \"summarization\" の行があるか、"
+            "読み込んだデータセットが正しいかを確かめてください。"
+        )
+    return kept, dropped
+
+
+raw_dataset = load_dataset(DATASET_ID, split="train")
+summaries, dropped = select_summaries(raw_dataset)
+print(f"全 {len(raw_dataset)} 行のうち、要約の行を {len(summaries)} 行使います。")
+for reason, count in dropped.items():
+    print(f"  除いた行: {reason} … {count} 行")
+
+splits = Dataset.from_list(summaries).train_test_split(test_size=0.1, seed=42)
+print(f"学習用 {len(splits['train'])} 行 / 評価用 {len(splits['test'])} 行")
+''',
+    ),
+    # --- handson/prompt_format.py
+    (
+        'prompt_format',
+        None,
+        False,
+        None,
+        r'''def build_prompt(instruction, text):
+    """学習でも推論でも、プロンプトはこの関数だけで組み立てます。"""
+    return f"### 指示\n{instruction.strip()}\n\n### 入力\n{text.strip()}\n\n### 応答\n"
+
+
+def to_prompt_completion(row):
+    return {
+        "prompt": build_prompt(row["instruction"], row["input"]),
+        "completion": row["output"].strip(),  # TRL が末尾に EOS を足します
+    }
+
+
+MAX_LENGTH = 1024  # 1 例あたりの最大トークン数（SFTConfig にも渡します）
+
+
+def fits_max_length(example):
+    # 長すぎる例は末尾（＝要約）が切り捨てられるので、学習に使いません。+1 は EOS の分です。
+    return len(tokenizer(example["prompt"] + example["completion"]).input_ids) + 1 <= MAX_LENGTH
+
+
+train_dataset = splits["train"].map(to_prompt_completion, remove_columns=splits["train"].column_names)
+eval_dataset = splits["test"].map(to_prompt_completion, remove_columns=splits["test"].column_names)
+train_dataset = train_dataset.filter(fits_max_length)
+eval_dataset = eval_dataset.filter(fits_max_length)
+print(f"{MAX_LENGTH} トークン以内: 学習用 {len(train_dataset)} 例 / 評価用 {len(eval_dataset)} 例")
+print(train_dataset[0]["prompt"] + train_dataset[0]["completion"])
+''',
+    ),
+    # --- handson/generate.py
+    (
+        'generate',
+        None,
+        False,
+        None,
+        r'''import torch
+
+
+def summarize(model, instruction, text, max_new_tokens=256):
+    """build_prompt で組み立てたプロンプトの続き（＝要約）を生成して返します。"""
+    model.eval()  # 学習直後は学習モードのままです。ドロップアウトを止め、KV キャッシュを使って生成します
+    inputs = tokenizer(build_prompt(instruction, text), return_tensors="pt").to(model.device)
+    with torch.no_grad():
+        output_ids = model.generate(
+            **inputs,
+            max_new_tokens=max_new_tokens,  # 止まらないときの上限
+            do_sample=False,  # 毎回同じ結果になるよう、最も確からしいトークンを選びます
+            eos_token_id=tokenizer.eos_token_id,  # EOS が出たら止まります
+            pad_token_id=tokenizer.eos_token_id,  # このモデルには pad トークンがありません
+        )
+    new_tokens = output_ids[0, inputs["input_ids"].shape[1] :]
+    return tokenizer.decode(new_tokens, skip_special_tokens=True)
+''',
+    ),
+    # --- handson/before_training.py
+    (
+        'before_training',
+        None,
+        True,
+        None,
+        r'''examples = splits["test"].select(range(3))
+before = [summarize(model, row["instruction"], row["input"]) for row in examples]
+
+for row, generated in zip(examples, before):
+    print("【入力】", row["input"][:80], "…")
+    print("【正解の要約】", row["output"])
+    print("【学習前のモデル】", generated)
+    print("-" * 40)
+''',
+    ),
+    # --- handson/lora_config.py
+    (
+        'lora_config',
+        None,
+        False,
+        None,
+        r'''from peft import LoraConfig
+
+peft_config = LoraConfig(
+    r=16,  # 追加する行列の「幅」（ランク）。大きいほど表現力もメモリも増えます
+    lora_alpha=32,  # LoRA の出力に掛ける倍率は lora_alpha / r = 2
+    lora_dropout=0.05,  # 過学習を抑えるためのドロップアウト
+    target_modules="all-linear",  # 各層の q,k,v,o,gate,up,down に LoRA を付けます
+    task_type="CAUSAL_LM",
+)
+''',
+    ),
+    # --- handson/lora_bf16/training_args.py （24 GB 以上（bf16 LoRA））
+    (
+        'training_args',
+        'lora_bf16',
+        False,
+        None,
+        r'''import torch
+from trl import SFTConfig
+
+training_args = SFTConfig(
+    output_dir="outputs/japanese-stablelm-gamma-7b-summary",
+    num_train_epochs=1,
+    per_device_train_batch_size=4,
+    gradient_accumulation_steps=4,  # 4 × 4 = 16 例ごとに重みを更新します
+    learning_rate=1e-4,
+    lr_scheduler_type="cosine",
+    warmup_steps=0.03,  # 1 未満は全ステップに対する割合です
+    max_length=MAX_LENGTH,
+    bf16=True,
+    activation_checkpointing=True,  # 計算を少し増やして、メモリを大きく減らします（勾配チェックポイント）
+    logging_steps=5,
+    eval_strategy="steps",
+    eval_steps=20,
+    save_strategy="no",  # 最後に手で保存します
+    report_to="none",
+    use_cpu=not torch.cuda.is_available(),
+)
+''',
+    ),
+    # --- handson/qlora_t4/training_args.py （T4 16 GB（4bit QLoRA））
+    (
+        'training_args',
+        'qlora_t4',
+        False,
+        None,
+        r'''import torch
+from trl import SFTConfig
+
+training_args = SFTConfig(
+    output_dir="outputs/japanese-stablelm-gamma-7b-summary",
+    num_train_epochs=1,
+    per_device_train_batch_size=2,
+    gradient_accumulation_steps=8,  # 2 × 8 = 16 例ごとに重みを更新します
+    learning_rate=2e-4,  # QLoRA では少し大きめが目安です
+    lr_scheduler_type="cosine",
+    warmup_steps=0.03,  # 1 未満は全ステップに対する割合です
+    max_length=MAX_LENGTH,
+    fp16=True,  # T4 は bf16 に対応していません
+    activation_checkpointing=True,  # 計算を少し増やして、メモリを大きく減らします（勾配チェックポイント）
+    logging_steps=5,
+    eval_strategy="steps",
+    eval_steps=20,
+    save_strategy="no",  # 最後に手で保存します
+    report_to="none",
+    use_cpu=not torch.cuda.is_available(),
+)
+''',
+    ),
+    # --- handson/live_metrics.py
+    (
+        'live_metrics',
+        None,
+        False,
+        None,
+        r'''import resource
+import time
+
+import torch
+from transformers import TrainerCallback
+
+
+def peak_memory_gib():
+    """GPU なら PyTorch が確保したメモリの最大値、GPU がなければこのプロセスの最大使用メモリ（GiB）。"""
+    if torch.cuda.is_available():
+        return torch.cuda.max_memory_allocated() / 1024**3
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2  # Linux では KiB 単位です
+
+
+class SpeedAndMemoryCallback(TrainerCallback):
+    """損失を表示するたびに、1 秒あたりのトークン数・ピークメモリ・残り時間の目安を 1 行で表示します。"""
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.start = self.last_time = time.perf_counter()
+        self.last_tokens = 0
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if "num_tokens" not in (logs or {}) or "loss" not in logs:
+            return  # 評価のときや学習の終わりのまとめは飛ばします
+        now = time.perf_counter()
+        tokens_per_second = (logs["num_tokens"] - self.last_tokens) / (now - self.last_time)
+        seconds_left = (now - self.start) / state.global_step * (state.max_steps - state.global_step)
+        self.last_time, self.last_tokens = now, logs["num_tokens"]
+        state.log_history[-1].update(tokens_per_second=tokens_per_second, peak_memory_gib=peak_memory_gib())
+        print(
+            f"ステップ {state.global_step}/{state.max_steps}: {tokens_per_second:,.0f} トークン/秒、"
+            f"ピークメモリ {peak_memory_gib():.1f} GiB、残り約 {seconds_left / 60:.0f} 分"
+        )
+''',
+    ),
+    # --- handson/train.py
+    (
+        'train',
+        None,
+        False,
+        None,
+        r'''from trl import SFTTrainer
+
+trainer = SFTTrainer(
+    model=model,
+    args=training_args,
+    train_dataset=train_dataset,
+    eval_dataset=eval_dataset,
+    processing_class=tokenizer,
+    peft_config=peft_config,
+    callbacks=[SpeedAndMemoryCallback()],  # 前のセルのコールバック
+)
+trainer.model.print_trainable_parameters()
+trainer.train()
+''',
+    ),
+    # --- handson/plot_loss.py
+    (
+        'plot_loss',
+        None,
+        True,
+        None,
+        r'''import matplotlib.pyplot as plt
+
+history = trainer.state.log_history
+train_points = [(log["step"], log["loss"]) for log in history if "loss" in log]
+eval_points = [(log["step"], log["eval_loss"]) for log in history if "eval_loss" in log]
+
+fig, ax = plt.subplots()
+for points, label in [(train_points, "loss (train)"), (eval_points, "eval_loss")]:
+    if points:
+        ax.plot(*zip(*points), marker="o", label=label)
+ax.set_xlabel("step")
+ax.set_ylabel("loss")
+if train_points or eval_points:
+    ax.legend()
+else:
+    print(f"損失はまだ記録されていません（{training_args.logging_steps} ステップごとに記録されます）。")
+plt.show()
+''',
+    ),
+    # --- handson/after_training.py
+    (
+        'after_training',
+        None,
+        True,
+        None,
+        r'''after = [summarize(trainer.model, row["instruction"], row["input"]) for row in examples]
+
+for row, old, new in zip(examples, before, after):
+    print("【正解の要約】", row["output"])
+    print("【学習前】", old)
+    print("【学習後】", new)
+    print("-" * 40)
+''',
+    ),
+    # --- handson/rouge.py
+    (
+        'rouge',
+        None,
+        True,
+        None,
+        r'''import neologdn
+from fugashi import Tagger
+from rouge_score import rouge_scorer
+
+
+class MecabTokenizer:
+    """neologdn で表記を正規化し、MeCab（fugashi + unidic-lite）で単語に分けます。"""
+
+    def __init__(self):
+        self.tagger = Tagger()
+
+    def tokenize(self, text):
+        return [word.surface for word in self.tagger(neologdn.normalize(text))]
+
+
+# rouge-score の既定のトークナイザーは日本語の文字を捨ててしまうので、MeCab を渡します。
+scorer = rouge_scorer.RougeScorer(["rouge2"], tokenizer=MecabTokenizer())
+
+
+def rouge2(predictions, references):
+    """ROUGE-2 の F 値の平均を 100 倍した値（XL-Sum ja の公開スコアと同じ尺度）。"""
+    scores = [scorer.score(ref, pred)["rouge2"].fmeasure for pred, ref in zip(predictions, references)]
+    return 100 * sum(scores) / len(scores)
+''',
+    ),
+    # --- handson/evaluate.py
+    (
+        'evaluate',
+        None,
+        True,
+        None,
+        r'''EVAL_ROWS = 30  # 生成には時間がかかるので、評価用データの先頭から最大 30 行で比べます
+
+eval_rows = splits["test"].select(range(min(EVAL_ROWS, len(splits["test"]))))
+references = [row["output"] for row in eval_rows]
+
+with trainer.model.disable_adapter():  # LoRA を外す＝学習前の基盤モデル（基盤の重みは学習で変わりません）
+    base_summaries = [summarize(trainer.model, row["instruction"], row["input"]) for row in eval_rows]
+tuned_summaries = [summarize(trainer.model, row["instruction"], row["input"]) for row in eval_rows]
+
+rouge_before, rouge_after = rouge2(base_summaries, references), rouge2(tuned_summaries, references)
+print(f"評価用データ {len(eval_rows)} 行の ROUGE-2（F 値 × 100）: 学習前 {rouge_before:.2f} → 学習後 {rouge_after:.2f}")
+''',
+    ),
+    # --- handson/save_adapter.py
+    (
+        'save_adapter',
+        None,
+        True,
+        None,
+        r'''from pathlib import Path
+
+ADAPTER_DIR = Path("outputs/summary-lora-adapter")
+
+trainer.save_model(ADAPTER_DIR)  # LoRA の重みだけ（数十 MB）とトークナイザーを保存します
+print(sorted(path.name for path in ADAPTER_DIR.iterdir()))
+''',
+    ),
+    # --- handson/merge.py
+    (
+        'merge',
+        None,
+        True,
+        None,
+        r'''import gc
+from pathlib import Path
+
+import torch
+from peft import AutoPeftModelForCausalLM
+
+MERGED_DIR = Path("outputs/summary-merged")
+
+# 学習に使ったモデルを片付けて、GPU メモリを空けます。
+del model, trainer
+gc.collect()
+torch.cuda.empty_cache()
+
+# 4bit の重みには足し込めないので、基盤モデルを 16bit で読み直してからマージします。
+adapter_model = AutoPeftModelForCausalLM.from_pretrained(ADAPTER_DIR, dtype=DTYPE, device_map="auto")
+merged_model = adapter_model.merge_and_unload()
+merged_model.save_pretrained(MERGED_DIR)
+tokenizer.save_pretrained(MERGED_DIR)
+print(sorted(path.name for path in MERGED_DIR.iterdir()))
+''',
+    ),
+    # --- handson/push_to_hub.py
+    (
+        'push_to_hub',
+        None,
+        True,
+        'push',
+        r'''from huggingface_hub import HfApi, get_token
+
+if get_token() is None:
+    raise RuntimeError(
+        "Hugging Face にログインしていないので公開できません。"
+        "書き込み（write）権限のあるトークンで login() を実行してから、このセルをもう一度実行してください。"
+    )
+
+api = HfApi()
+repo_id = f"{api.whoami()['name']}/japanese-stablelm-gamma-7b-summary-lora"
+api.create_repo(repo_id, private=True, exist_ok=True)  # まずは非公開で作ります
+api.upload_folder(repo_id=repo_id, folder_path=ADAPTER_DIR)
+print(f"公開しました: https://huggingface.co/{repo_id}")
+''',
+    ),
+]
+
+CommandLine = argparse.Namespace
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        description="ハンズオン「LoRA で要約モデルを作る」を最初から最後まで実行します（既定値はハンズオンと同じです）。",
+    )
+    parser.add_argument("--model", default=DEFAULTS["MODEL_ID"], help="基盤モデルの Hub の ID（既定: %(default)s）")
+    parser.add_argument("--dataset", default=DEFAULTS["DATASET_ID"], help="データセットの Hub の ID（既定: %(default)s）")
+    parser.add_argument(
+        "--output-dir",
+        type=Path,
+        default=Path("."),
+        help="このフォルダの下の outputs/ に、ハンズオンと同じ名前でアダプターとマージ済みモデルを保存します（既定: 今のフォルダ）",
+    )
+    parser.add_argument(
+        "--variant",
+        choices=list(VARIANTS),
+        default=DEFAULT_VARIANT,
+        help="GPU に合わせた設定: " + " / ".join(f"{key} = {label}" for key, label in VARIANTS.items()) + "（既定: %(default)s）",
+    )
+    parser.add_argument(
+        "--max-steps", type=int, default=-1, help="学習するステップ数。-1 ならハンズオンと同じく 1 エポック（既定: %(default)s）"
+    )
+    parser.add_argument("--push", action="store_true", help="最後にアダプターを自分の Hub のリポジトリ（非公開）に上げます")
+    return parser
+
+
+def parse_args(argv=None) -> CommandLine:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.max_steps == 0 or args.max_steps < -1:
+        parser.error("--max-steps には 1 以上の数か、1 エポック学習する -1 を指定してください。")
+    return args
+
+
+class Namespace(MutableMapping):
+    """One namespace for all cells, like a notebook's; the command line's values win.
+
+    A cell's own ``MODEL_ID = "..."`` (or DATASET_ID) is ignored when the command line gave
+    that name, so the cell's code, unchanged, loads what you asked for.
+    """
+
+    def __init__(self, fixed: dict):
+        self.globals = {"__name__": "__main__", "__builtins__": __builtins__, **fixed}
+        self.fixed = set(fixed)
+
+    def __getitem__(self, key):
+        return self.globals[key]
+
+    def __setitem__(self, key, value):
+        if key not in self.fixed:
+            self.globals[key] = value
+
+    def __delitem__(self, key):
+        del self.globals[key]
+
+    def __iter__(self):
+        return iter(self.globals)
+
+    def __len__(self):
+        return len(self.globals)
+
+    def run(self, name: str, source: str) -> None:
+        filename = f"<ハンズオンのセル {name}>"
+        linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)  # for tracebacks
+        exec(compile(source, filename, "exec"), self.globals, self)
+
+
+@contextlib.contextmanager
+def one_model_per_process(distributed: bool):
+    """With several processes, each loads the whole model onto its own device.
+
+    The cells load with device_map="auto", which spreads one model over all GPUs: right for one
+    process, wrong for data parallel training (accelerate refuses to train such a model).
+    """
+    if not distributed:
+        yield
+        return
+    from accelerate import PartialState
+    from transformers import AutoModelForCausalLM
+
+    device = PartialState().device
+    original = AutoModelForCausalLM.from_pretrained
+    own = vars(AutoModelForCausalLM).get("from_pretrained")  # put back exactly what was there
+
+    def from_pretrained(*args, **kwargs):
+        if kwargs.get("device_map") == "auto":
+            kwargs["device_map"] = {"": device}
+        return original(*args, **kwargs)
+
+    AutoModelForCausalLM.from_pretrained = from_pretrained
+    print(f"分散学習: このプロセスは {device} にモデル全体を読み込みます。")
+    try:
+        yield
+    finally:
+        if own is None:
+            del AutoModelForCausalLM.from_pretrained
+        else:
+            AutoModelForCausalLM.from_pretrained = own
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    is_main = int(os.environ.get("RANK", "0")) == 0
+    if world_size > 1:
+        from huggingface_hub import get_token
+
+        if get_token() is None:
+            sys.exit(
+                "複数のプロセスで実行するときは、先に Hugging Face にログインしておいてください"
+                "（`hf auth login` を実行するか、環境変数 HF_TOKEN にトークンを設定します）。"
+            )
+    args.output_dir.mkdir(parents=True, exist_ok=True)
+    os.chdir(args.output_dir)  # the cells write to ./outputs/..., as in the hands-on
+    namespace = Namespace({"MODEL_ID": args.model, "DATASET_ID": args.dataset})
+    if is_main:
+        print(f"設定: {VARIANTS[args.variant]} / モデル {args.model} / データセット {args.dataset} / 出力 {Path.cwd()}")
+
+    for name, variant, main_only, flag, source in CELLS:
+        if variant not in (None, args.variant) or (flag and not getattr(args, flag)) or (main_only and not is_main):
+            continue
+        quiet = contextlib.redirect_stdout(io.StringIO()) if not is_main else contextlib.nullcontext()
+        with quiet, one_model_per_process(world_size > 1 and name == "load_model"):
+            namespace.run(name, source)
+        if name == "training_args":
+            namespace["training_args"].max_steps = args.max_steps
+        if name == "plot_loss" and "fig" in namespace:  # no window on a server: keep the graph as a file
+            Path("outputs").mkdir(exist_ok=True)
+            namespace["fig"].savefig("outputs/loss.png")
+            print(f"損失のグラフを {Path('outputs/loss.png').resolve()} に保存しました。")
+    return namespace.globals
+
+
+if __name__ == "__main__":
+    main()

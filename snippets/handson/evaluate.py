@@ -1,0 +1,11 @@
+EVAL_ROWS = 30  # 生成には時間がかかるので、評価用データの先頭から最大 30 行で比べます
+
+eval_rows = splits["test"].select(range(min(EVAL_ROWS, len(splits["test"]))))
+references = [row["output"] for row in eval_rows]
+
+with trainer.model.disable_adapter():  # LoRA を外す＝学習前の基盤モデル（基盤の重みは学習で変わりません）
+    base_summaries = [summarize(trainer.model, row["instruction"], row["input"]) for row in eval_rows]
+tuned_summaries = [summarize(trainer.model, row["instruction"], row["input"]) for row in eval_rows]
+
+rouge_before, rouge_after = rouge2(base_summaries, references), rouge2(tuned_summaries, references)
+print(f"評価用データ {len(eval_rows)} 行の ROUGE-2（F 値 × 100）: 学習前 {rouge_before:.2f} → 学習後 {rouge_after:.2f}")

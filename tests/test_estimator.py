@@ -1,0 +1,156 @@
+"""The memory and time estimator (snippets/estimate/): counts, formulas, the page's tables."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+import sys
+
+import pytest
+import torch
+from handson_page import DOCS, SNIPPETS, Cell
+
+sys.path.insert(0, str(SNIPPETS / "estimate"))
+
+import estimator
+from estimator import Architecture, Setup, estimate
+
+PAGE = DOCS / "concepts" / "memory-and-time.md"
+VALIDATION = DOCS / "data" / "estimator-validation.md"
+
+
+def mistral_config(hidden=4096, intermediate=14336, layers=32, heads=32, kv_heads=8, vocab=32000):
+    from transformers import MistralConfig
+
+    return MistralConfig(
+        vocab_size=vocab,
+        hidden_size=hidden,
+        intermediate_size=intermediate,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        num_key_value_heads=kv_heads,
+    )
+
+
+@pytest.fixture(scope="module")
+def mistral_7b() -> Architecture:
+    return Architecture.from_config(mistral_config())
+
+
+def test_architecture_is_counted_from_the_real_model_shape(mistral_7b):
+    assert mistral_7b.params == 7_241_732_096  # Mistral 7B's published size, from a weightless model
+    assert (mistral_7b.layers, mistral_7b.hidden, mistral_7b.kv_dim, mistral_7b.vocab) == (32, 4096, 1024, 32000)
+    assert mistral_7b.linear_shapes["down_proj"] == (14336, 4096)
+    assert estimator.lora_params(mistral_7b, Setup()) == 41_943_040  # what PEFT counts (tuning page)
+    assert estimator.lora_params(mistral_7b, Setup(lora_targets=("q_proj", "v_proj"))) == 6_815_744
+
+
+def test_weights_match_the_arithmetic_on_the_lora_page(mistral_7b):
+    assert estimate(mistral_7b, Setup(method="lora")).weights == 2 * mistral_7b.params
+    assert estimate(mistral_7b, Setup(method="qlora")).weights / 1e9 == pytest.approx(4.1, abs=0.05)
+    lora = estimate(mistral_7b, Setup(method="lora"))
+    assert lora.trainable == lora.gradients == 4 * 41_943_040  # float32 adapters
+    assert lora.optimizer_states == 8 * 41_943_040  # AdamW: two float32 states
+
+
+def test_settings_move_the_estimate_the_right_way(mistral_7b):
+    def peak(**changes):
+        return estimate(mistral_7b, Setup(**changes)).peak
+
+    assert peak(method="qlora") < peak(method="lora") < peak(method="full")
+    assert peak(gradient_checkpointing=True) < peak(gradient_checkpointing=False)
+    assert peak(batch_size=1) < peak(batch_size=4)
+    assert peak(seq_len=512) < peak(seq_len=1024)
+    assert peak(method="full", optimizer="sgd") < peak(method="full", optimizer="adamw_8bit") < peak(method="full")
+    assert peak(loss_head="trl_fused") < peak(loss_head="full_logits")
+    assert peak(lora_dropout=0.0) < peak(lora_dropout=0.05)
+
+
+def test_full_fine_tuning_counts_gradients_or_activations_whichever_is_larger(mistral_7b):
+    small_batch = estimate(mistral_7b, Setup(method="full", batch_size=1, seq_len=16))
+    states = small_batch.weights + small_batch.optimizer_states
+    assert small_batch.peak == states + small_batch.gradients  # gradients (14.5 GB) exceed 16 tokens of activations
+    big_batch = estimate(mistral_7b, Setup(method="full", batch_size=16, seq_len=1024, gradient_checkpointing=False))
+    assert big_batch.peak == states + big_batch.activations + big_batch.logits
+
+
+def test_time_comes_from_flops_and_a_stated_utilization(mistral_7b):
+    setup = Setup(method="lora", batch_size=1, seq_len=1024)
+    result = estimate(mistral_7b, setup)
+    matmul_params = mistral_7b.layer_linear_params + mistral_7b.vocab * mistral_7b.hidden
+    forward = 2 * matmul_params * 1024 + 4 * 32 * 4096 * 1024 * 1024
+    assert result.flops == 3 * forward  # forward, backward to the activations, recomputation
+    assert result.seconds(100, utilization=0.5) == pytest.approx(result.flops / 50e12)
+    full = estimate(mistral_7b, Setup(method="full", batch_size=1, seq_len=1024, gradient_checkpointing=False))
+    assert full.flops == 3 * forward  # forward and a backward that also computes weight gradients
+
+
+def saved_activation_bytes(method: str) -> tuple[int, int]:
+    """Bytes autograd really saves in the decoder layers of a small model, and what the formula says."""
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    config = mistral_config(hidden=128, intermediate=448, layers=3, heads=4, kv_heads=2, vocab=1000)
+    torch.manual_seed(0)
+    model = AutoModelForCausalLM.from_config(config, dtype=torch.bfloat16)
+    if method == "lora":
+        lora = LoraConfig(r=16, lora_alpha=32, lora_dropout=0.05, target_modules="all-linear", task_type="CAUSAL_LM")
+        model = get_peft_model(model, lora)
+    model.train()
+    weights = {p.untyped_storage().data_ptr() for p in model.parameters()}
+    saved = {}
+
+    def pack(tensor):
+        pointer = tensor.untyped_storage().data_ptr()
+        if pointer not in weights and tensor.dim() >= 2 and tensor.shape[-1] != config.vocab_size:
+            saved[pointer] = tensor.untyped_storage().nbytes()
+        return tensor
+
+    batch, seq = 2, 64
+    input_ids = torch.randint(3, config.vocab_size, (batch, seq))
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t), torch.autocast("cpu", dtype=torch.bfloat16):
+        model(input_ids=input_ids, labels=input_ids)
+    arch = Architecture.from_config(config)
+    formula = arch.layers * estimator.layer_activation_bytes(arch, Setup(method=method, device="cpu")) * batch * seq
+    return sum(saved.values()), formula
+
+
+@pytest.mark.parametrize("method", ["lora", "full"])
+def test_activation_formula_matches_what_autograd_saves(method):
+    measured, formula = saved_activation_bytes(method)
+    assert formula == pytest.approx(measured, rel=0.05)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"method": "prefix"}, "method は"),
+        ({"optimizer": "adam"}, "optimizer は"),
+        ({"loss_head": "chunked"}, "loss_head は"),
+        ({"batch_size": 0}, "1 以上"),
+    ],
+)
+def test_bad_settings_get_a_clear_message(mistral_7b, changes, message):
+    with pytest.raises(ValueError, match=message):
+        estimate(mistral_7b, Setup(**changes))
+
+
+def test_gpu_fit_table_on_the_page_is_what_the_snippet_prints():
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        Cell(SNIPPETS / "estimate" / "gpu_fit.py").run({"__name__": "__main__"})
+    table = out.getvalue().strip()
+    assert table.count("\n") == 7  # header, rule, six settings
+    assert "| LoRA（24 GB 以上のタブ） |" in table and "| QLoRA（T4 のタブ） |" in table
+    assert table in PAGE.read_text(encoding="utf-8"), "run snippets/estimate/gpu_fit.py and paste its table"
+
+
+def test_the_recorded_validation_covers_three_sizes_within_15_percent():
+    text = VALIDATION.read_text(encoding="utf-8")
+    rows = [line for line in text.splitlines() if re.match(r"\| [SML] \|", line)]
+    assert {row.split("|")[1].strip() for row in rows} == {"S", "M", "L"}
+    errors = [float(row.rstrip(" |").rsplit("|", 1)[1].strip().rstrip("%")) for row in rows]
+    assert errors and all(abs(error) <= 15 for error in errors)
+    assert "python tests/benchmarks/bench_estimator.py" in text and "torch " in text
+    assert '--8<-- "estimator-validation.md"' in PAGE.read_text(encoding="utf-8")

@@ -1,0 +1,47 @@
+"""Japanese writing checks: textlint with preset-ja-technical-writing over every page in docs/.
+
+The config (.textlintrc.json) fits this site: です・ます in prose and lists (headings are noun
+phrases), sentences up to 120 characters, markup that textlint's markdown parser does not know
+(content tabs, admonitions, math, heading ids, snippet includes) left out, code never checked.
+Install the checker with ``npm ci --prefix tests/textlint`` (.ci/run does).
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from textlint_run import DOCS, HERE, RUN, SAMPLE
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+@pytest.fixture(scope="module")
+def problems() -> list[str]:
+    """textlint's findings (one line each: path:line:column: message [Error/rule])."""
+    if RUN is None:
+        reason = f"textlint is not installed (run: npm ci --prefix {HERE.relative_to(HERE.parents[1])})"
+        if IN_CI:
+            pytest.fail(reason)
+        pytest.skip(reason)
+    output, _ = RUN.communicate(timeout=120)
+    findings: list[str] = []
+    for line in output.splitlines():
+        if line.startswith("/"):
+            findings.append(line)
+        elif findings and line.strip() and not line.strip().endswith("problems"):
+            findings[-1] += " " + line.strip()  # a message that spans lines
+    assert findings, output  # at least the sample is flagged; nothing at all means textlint failed
+    return findings
+
+
+def test_every_page_passes_the_japanese_writing_checks(problems):
+    in_docs = [line.replace(str(DOCS) + "/", "docs/") for line in problems if line.startswith(str(DOCS))]
+    assert in_docs == [], "textlint found problems (fix the prose):\n" + "\n".join(in_docs)
+
+
+def test_the_checks_are_switched_on(problems):
+    """The sample page that breaks the rules is flagged: the config really checks prose."""
+    flagged = "\n".join(line for line in problems if line.startswith(str(SAMPLE)))
+    assert "no-mix-dearu-desumasu" in flagged, flagged  # である in a です・ます page
+    assert "sentence-length" in flagged, flagged  # a sentence over 120 characters
