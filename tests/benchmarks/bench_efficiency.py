@@ -143,14 +143,9 @@ def main() -> None:
             f"| {label} | {speed:,.0f} | {speed / (base['real_tokens'] / base['runtime']):.2f} 倍 | "
             f"{r['padded_tokens']:,} | {r['peak'] / 2**20:,.0f} | {r['peak'] / base['peak']:.2f} 倍 |"
         )
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if "model name" in line
-        ),
-        platform.processor(),
-    )
+    from bench_estimator import cpu_name
+
+    cpu = cpu_name()
     lines += [
         "",
         (

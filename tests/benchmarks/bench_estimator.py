@@ -118,6 +118,14 @@ def child(spec: dict) -> dict:
     return {"peak": peak_resident_bytes() - before, "seconds_per_step": seconds}
 
 
+def cpu_name() -> str:
+    """The processor's model name, for the "measured on" line of a results table."""
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if "model name" in line:
+            return line.split(":", 1)[1].strip()
+    return platform.processor()
+
+
 def main() -> None:
     import peft
     import torch
@@ -148,14 +156,7 @@ def main() -> None:
                 flush=True,
             )
 
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if "model name" in line
-        ),
-        platform.processor(),
-    )
+    cpu = cpu_name()
     lines = [
         "| モデル | パラメータ数 | 方法 | 勾配チェックポイント | バッチ × 長さ | 実測（MiB） | 見積もり（MiB） | 誤差 |",
         "|---|---:|---|---|---|---:|---:|---:|",
