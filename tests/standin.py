@@ -3,8 +3,8 @@
 It makes the hands-on's unmodified loading calls resolve on this machine:
 
 - ``from_pretrained("stabilityai/japanese-stablelm-base-gamma-7b")`` finds a tiny
-  Mistral-architecture model and a Japanese BPE tokenizer (laid out like the real
-  Mistral tokenizer) in the hub cache under ``$HF_HOME/hub``;
+  Mistral-architecture model with the model's real 32,000-token tokenizer
+  (``tests/data/mistral-7b-v0.1-tokenizer``) in the hub cache under ``$HF_HOME/hub``;
 - ``load_dataset("kunishou/databricks-dolly-15k-ja", split="train")`` finds the
   project's own sample rows (``tests/data``) prepared in the datasets cache.
 
@@ -15,18 +15,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from pathlib import Path
 
 MODEL_ID = "stabilityai/japanese-stablelm-base-gamma-7b"
 DATASET_ID = "kunishou/databricks-dolly-15k-ja"
 DATA_FILE = Path(__file__).parent / "data" / "databricks-dolly-15k-ja.json"
 
-# Mistral's tokenizer: <unk>=0, <s>=1, </s>=2, then the 256 byte-fallback tokens.
-SPECIAL_TOKENS = ["<unk>", "<s>", "</s>"]
-BYTE_TOKENS = [f"<0x{i:02X}>" for i in range(256)]
-TRAINED_VOCAB_SIZE = 1200
+# The model's real tokenizer (Mistral-7B-v0.1's, Apache-2.0), committed with its license.
+TOKENIZER_DIR = Path(__file__).parent / "data" / "mistral-7b-v0.1-tokenizer"
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
 
-# A tiny MistralForCausalLM: same architecture as Mistral-7B-v0.1, about 0.2M parameters.
+# A tiny MistralForCausalLM: same architecture as Mistral-7B-v0.1, about 4.3M parameters (4.1M of them
+# the embedding and output layers of the real 32,000-token vocabulary).
 TINY_MISTRAL = dict(
     hidden_size=64,
     intermediate_size=128,
@@ -46,72 +47,15 @@ def sample_rows() -> list[dict]:
     return json.loads(DATA_FILE.read_text(encoding="utf-8"))
 
 
-def _training_text(rows: list[dict]) -> list[str]:
-    """Sentences to train the stand-in tokenizer on: the sample data and the prompt format."""
-    texts = ["### 指示\n", "### 入力\n", "### 応答\n"]
-    for row in rows:
-        for column in ("instruction", "input", "output"):
-            texts.extend(part for part in str(row.get(column, "")).split("。") if part.strip())
-    return texts
-
-
-def build_tokenizer_json(rows: list[dict]) -> str:
-    """A BPE tokenizer with byte fallback, laid out like Mistral's tokenizer.json."""
-    from tokenizers import Tokenizer, decoders, models, normalizers, processors, trainers
-
-    def configure(tokenizer: Tokenizer) -> Tokenizer:
-        tokenizer.normalizer = normalizers.Sequence([normalizers.Prepend("▁"), normalizers.Replace(" ", "▁")])
-        tokenizer.decoder = decoders.Sequence(
-            [decoders.Replace("▁", " "), decoders.ByteFallback(), decoders.Fuse(), decoders.Strip(" ", 1, 0)]
-        )
-        return tokenizer
-
-    draft = configure(Tokenizer(models.BPE(unk_token="<unk>", byte_fallback=True, fuse_unk=True)))
-    trainer = trainers.BpeTrainer(
-        vocab_size=TRAINED_VOCAB_SIZE, special_tokens=SPECIAL_TOKENS, show_progress=False, limit_alphabet=400
-    )
-    draft.train_from_iterator(_training_text(rows), trainer=trainer)
-    trained = json.loads(draft.to_str())["model"]
-
-    # Re-number so that the byte tokens sit at 3..258, exactly as in Mistral's vocabulary.
-    learned = [t for t, _ in sorted(trained["vocab"].items(), key=lambda kv: kv[1]) if t not in SPECIAL_TOKENS]
-    vocab = {token: i for i, token in enumerate(SPECIAL_TOKENS + BYTE_TOKENS + learned)}
-    merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in trained["merges"]]
-    tokenizer = configure(
-        Tokenizer(models.BPE(vocab=vocab, merges=merges, unk_token="<unk>", byte_fallback=True, fuse_unk=True))
-    )
-    tokenizer.add_special_tokens(SPECIAL_TOKENS)
-    tokenizer.post_processor = processors.TemplateProcessing(
-        single="<s> $A", pair="<s> $A <s> $B", special_tokens=[("<s>", 1)]
-    )
-    return tokenizer.to_str()
-
-
-def write_model_snapshot(snapshot: Path, rows: list[dict]) -> None:
+def write_model_snapshot(snapshot: Path) -> None:
     """Write config, weights and tokenizer files like the real repository has."""
     import torch
     from transformers import GenerationConfig, MistralConfig, MistralForCausalLM
 
     snapshot.mkdir(parents=True, exist_ok=True)
-    tokenizer_json = build_tokenizer_json(rows)
-    (snapshot / "tokenizer.json").write_text(tokenizer_json, encoding="utf-8")
-    vocab_size = len(json.loads(tokenizer_json)["model"]["vocab"])
-    (snapshot / "tokenizer_config.json").write_text(
-        json.dumps(
-            {
-                "tokenizer_class": "PreTrainedTokenizerFast",
-                "bos_token": "<s>",
-                "eos_token": "</s>",
-                "unk_token": "<unk>",
-                "model_max_length": 1000000000000000019884624838656,
-                "clean_up_tokenization_spaces": False,
-            }
-        ),
-        encoding="utf-8",
-    )
-    (snapshot / "special_tokens_map.json").write_text(
-        json.dumps({"bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>"}), encoding="utf-8"
-    )
+    for name in TOKENIZER_FILES:
+        shutil.copyfile(TOKENIZER_DIR / name, snapshot / name)
+    vocab_size = len(json.loads((TOKENIZER_DIR / "tokenizer.json").read_text(encoding="utf-8"))["model"]["vocab"])
 
     torch.manual_seed(0)
     config = MistralConfig(vocab_size=vocab_size, **TINY_MISTRAL)
@@ -120,14 +64,14 @@ def write_model_snapshot(snapshot: Path, rows: list[dict]) -> None:
     GenerationConfig(bos_token_id=1, eos_token_id=2).save_pretrained(snapshot)
 
 
-def install_model(hf_home: Path, rows: list[dict]) -> Path:
+def install_model(hf_home: Path) -> Path:
     """Lay the stand-in out as hub cache: refs/main names the snapshot folder."""
     repo = hf_home / "hub" / ("models--" + MODEL_ID.replace("/", "--"))
     commit = hashlib.sha1(MODEL_ID.encode()).hexdigest()
     (repo / "refs").mkdir(parents=True, exist_ok=True)
     (repo / "refs" / "main").write_text(commit)
     snapshot = repo / "snapshots" / commit
-    write_model_snapshot(snapshot, rows)
+    write_model_snapshot(snapshot)
     return snapshot
 
 
@@ -151,6 +95,5 @@ def install_dataset(hf_home: Path, data_file: Path = DATA_FILE) -> Path:
 
 
 def install_hub(hf_home: Path) -> None:
-    rows = sample_rows()
-    install_model(hf_home, rows)
+    install_model(hf_home)
     install_dataset(hf_home)
