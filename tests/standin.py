@@ -5,8 +5,8 @@ It makes the hands-on's unmodified loading calls resolve on this machine:
 - ``from_pretrained("stabilityai/japanese-stablelm-base-gamma-7b")`` finds a tiny
   Mistral-architecture model with the model's real 32,000-token tokenizer
   (``tests/data/mistral-7b-v0.1-tokenizer``) in the hub cache under ``$HF_HOME/hub``;
-- ``load_dataset("kunishou/databricks-dolly-15k-ja", split="train")`` finds the
-  project's own sample rows (``tests/data``) prepared in the datasets cache.
+- ``load_dataset("kunishou/databricks-dolly-15k-ja", split="train")`` finds a
+  committed sample of real rows (``tests/data/databricks-dolly-15k-ja``) prepared in the datasets cache.
 
 Nothing here touches the code under test: only the environment it runs in.
 """
@@ -20,7 +20,8 @@ from pathlib import Path
 
 MODEL_ID = "stabilityai/japanese-stablelm-base-gamma-7b"
 DATASET_ID = "kunishou/databricks-dolly-15k-ja"
-DATA_FILE = Path(__file__).parent / "data" / "databricks-dolly-15k-ja.json"
+DATA_FILE = Path(__file__).parent / "data" / "databricks-dolly-15k-ja" / "sample.json"
+DATA_ROLES = DATA_FILE.with_name("roles.json")  # why each sample row is there (tests/benchmarks/pick_sample.py)
 
 # The model's real tokenizer (Mistral-7B-v0.1's, Apache-2.0), committed with its license.
 TOKENIZER_DIR = Path(__file__).parent / "data" / "mistral-7b-v0.1-tokenizer"
@@ -47,15 +48,20 @@ def sample_rows() -> list[dict]:
     return json.loads(DATA_FILE.read_text(encoding="utf-8"))
 
 
-def write_model_snapshot(snapshot: Path) -> None:
+def sample_roles() -> dict[str, str]:
+    """``{index: role}``: trained, too_long, exact_copy, near_copy or other_category."""
+    return json.loads(DATA_ROLES.read_text(encoding="utf-8"))
+
+
+def write_model_snapshot(snapshot: Path, tokenizer_dir: Path = TOKENIZER_DIR) -> None:
     """Write config, weights and tokenizer files like the real repository has."""
     import torch
     from transformers import GenerationConfig, MistralConfig, MistralForCausalLM
 
     snapshot.mkdir(parents=True, exist_ok=True)
     for name in TOKENIZER_FILES:
-        shutil.copyfile(TOKENIZER_DIR / name, snapshot / name)
-    vocab_size = len(json.loads((TOKENIZER_DIR / "tokenizer.json").read_text(encoding="utf-8"))["model"]["vocab"])
+        shutil.copyfile(tokenizer_dir / name, snapshot / name)
+    vocab_size = len(json.loads((tokenizer_dir / "tokenizer.json").read_text(encoding="utf-8"))["model"]["vocab"])
 
     torch.manual_seed(0)
     config = MistralConfig(vocab_size=vocab_size, **TINY_MISTRAL)
@@ -64,14 +70,14 @@ def write_model_snapshot(snapshot: Path) -> None:
     GenerationConfig(bos_token_id=1, eos_token_id=2).save_pretrained(snapshot)
 
 
-def install_model(hf_home: Path) -> Path:
+def install_model(hf_home: Path, tokenizer_dir: Path = TOKENIZER_DIR) -> Path:
     """Lay the stand-in out as hub cache: refs/main names the snapshot folder."""
     repo = hf_home / "hub" / ("models--" + MODEL_ID.replace("/", "--"))
     commit = hashlib.sha1(MODEL_ID.encode()).hexdigest()
     (repo / "refs").mkdir(parents=True, exist_ok=True)
     (repo / "refs" / "main").write_text(commit)
     snapshot = repo / "snapshots" / commit
-    write_model_snapshot(snapshot)
+    write_model_snapshot(snapshot, tokenizer_dir)
     return snapshot
 
 
@@ -97,3 +103,30 @@ def install_dataset(hf_home: Path, data_file: Path = DATA_FILE) -> Path:
 def install_hub(hf_home: Path) -> None:
     install_model(hf_home)
     install_dataset(hf_home)
+
+
+class ShortGeneration:
+    """Caps every ``generate()`` at a few new tokens and records what the code asked for.
+
+    The random stand-in never says EOS, so each call would run to its full ``max_new_tokens``
+    (256 on the page) over a 32,000-token vocabulary: seconds per call on a CPU. How the length
+    limit itself works is tested separately, with the real ``generate``.
+    """
+
+    def __init__(self, cap: int = 4):
+        self.cap = cap
+        self.requested: list = []
+
+    def install(self, monkeypatch) -> ShortGeneration:
+        import transformers
+
+        original = transformers.GenerationMixin.generate
+        recorder = self
+
+        def short_generate(model, *args, **kwargs):
+            recorder.requested.append(kwargs.get("max_new_tokens"))
+            kwargs["max_new_tokens"] = min(kwargs.get("max_new_tokens") or recorder.cap, recorder.cap)
+            return original(model, *args, **kwargs)
+
+        monkeypatch.setattr(transformers.GenerationMixin, "generate", short_generate)
+        return self

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 import torch
-from handson_page import DOCS, SNIPPETS, Cell
+from handson_page import DOCS, SNIPPETS, page_cells
 
 sys.path.insert(0, str(SNIPPETS / "estimate"))
 
@@ -52,6 +52,9 @@ def test_weights_match_the_arithmetic_on_the_lora_page(mistral_7b):
     lora = estimate(mistral_7b, Setup(method="lora"))
     assert lora.trainable == lora.gradients == 4 * 41_943_040  # float32 adapters
     assert lora.optimizer_states == 8 * 41_943_040  # AdamW: two float32 states
+    qlora = estimate(mistral_7b, Setup(method="qlora"))
+    assert qlora.trainable == qlora.gradients == 2 * 41_943_040  # TRL casts QLoRA adapters to bfloat16
+    assert qlora.optimizer_states == 4 * 41_943_040  # AdamW keeps its states in the parameters' type
 
 
 def test_settings_move_the_estimate_the_right_way(mistral_7b):
@@ -136,14 +139,50 @@ def test_bad_settings_get_a_clear_message(mistral_7b, changes, message):
         estimate(mistral_7b, Setup(**changes))
 
 
-def test_gpu_fit_table_on_the_page_is_what_the_snippet_prints():
-    out = io.StringIO()
+def run_memory_page() -> tuple[dict, str]:
+    """The memory page's cells in page order (the estimator first, as a learner pastes them)."""
+    namespace, out = {"__name__": "__main__"}, io.StringIO()
+    cells = page_cells(PAGE)
+    assert [cell.name for cell in cells] == ["estimator", "gpu_fit"]
     with contextlib.redirect_stdout(out):
-        Cell(SNIPPETS / "estimate" / "gpu_fit.py").run({"__name__": "__main__"})
-    table = out.getvalue().strip()
+        for cell in cells:
+            cell.run(namespace)
+    return namespace, out.getvalue()
+
+
+def snippet_value(path: str, name: str, keyword: str | None = None):
+    """A constant (``NAME = ...``) or a keyword of the call assigned to NAME, read from a snippet."""
+    import ast
+
+    for node in ast.parse((SNIPPETS / path).read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == [name]:
+            if keyword is None:
+                return ast.literal_eval(node.value)
+            return next(ast.literal_eval(k.value) for k in node.value.keywords if k.arg == keyword)
+    raise AssertionError(f"{path} に {name} がありません")
+
+
+def test_gpu_fit_rows_use_the_hands_on_settings():
+    namespace, _ = run_memory_page()
+    max_length = snippet_value("handson/max_length.py", "MAX_LENGTH")
+    tabs = {"QLoRA（T4 のタブ）": ("qlora_t4", "T4 16 GB"), "LoRA（24 GB 以上のタブ）": ("lora_bf16", "L4 24 GB")}
+    for row, (variant, gpu_name) in tabs.items():
+        setup = namespace["VARIANTS"][row]
+        batch = snippet_value(f"handson/{variant}/training_args.py", "training_args", "per_device_train_batch_size")
+        accumulation = snippet_value(f"handson/{variant}/training_args.py", "training_args", "gradient_accumulation_steps")
+        assert (setup.batch_size, setup.seq_len) == (batch, max_length)
+        assert batch * accumulation == namespace["EXAMPLES_PER_UPDATE"]
+        # The tab's default fits its GPU with margin: at most 90 % of the memory after the 1 GB reserve.
+        peak_gb = estimate(namespace["arch"], setup).peak / 1e9
+        assert peak_gb + namespace["RESERVE_GB"] <= 0.9 * estimator.GPUS[gpu_name].memory_gb
+
+
+def test_gpu_fit_table_on_the_page_is_what_the_snippet_prints():
+    _, table = run_memory_page()
+    table = table.strip()
     assert table.count("\n") == 7  # header, rule, six settings
     assert "| LoRA（24 GB 以上のタブ） |" in table and "| QLoRA（T4 のタブ） |" in table
-    assert table in PAGE.read_text(encoding="utf-8"), "run snippets/estimate/gpu_fit.py and paste its table"
+    assert PAGE.read_text(encoding="utf-8").count(table) == 1, "run snippets/estimate/gpu_fit.py and paste its table"
 
 
 def test_the_recorded_validation_covers_three_sizes_within_15_percent():
@@ -154,3 +193,16 @@ def test_the_recorded_validation_covers_three_sizes_within_15_percent():
     assert errors and all(abs(error) <= 15 for error in errors)
     assert "python tests/benchmarks/bench_estimator.py" in text and "torch " in text
     assert '--8<-- "estimator-validation.md"' in PAGE.read_text(encoding="utf-8")
+
+
+def test_forward_time_and_generation_lower_bound(mistral_7b):
+    setup = Setup(method="lora", batch_size=1, seq_len=1024)
+    result = estimate(mistral_7b, setup)
+    assert result.flops == 3 * result.forward_flops  # forward, backward, recomputation (checkpointing)
+    gpu = estimator.GPUS["L4 24 GB"]
+    assert result.forward_seconds(gpu.tflops) == pytest.approx(result.seconds(gpu.tflops) / 3)
+    # Each new token reads every weight once: 2 bytes x 7.24B over 300 GB/s is about 48 ms.
+    assert result.seconds_per_new_token(gpu.bandwidth_gbs) == pytest.approx(2 * mistral_7b.params / 300e9)
+    qlora = estimate(mistral_7b, Setup(method="qlora", batch_size=1, seq_len=1))
+    assert qlora.seconds_per_new_token(gpu.bandwidth_gbs) < result.seconds_per_new_token(gpu.bandwidth_gbs) / 3
+    assert [name for name, g in estimator.GPUS.items() if not g.bf16] == ["T4 16 GB"]

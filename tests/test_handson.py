@@ -10,6 +10,7 @@ import contextlib
 import math
 import io
 import json
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,12 +24,12 @@ from handson_page import VARIANTS, cells_for
 LORA_TARGETS = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"}
 REPO_ID = "standin-user/japanese-stablelm-gamma-7b-summary-lora"
 
-# The broken rows written into tests/data for each cleaning rule (by their "index").
-BROKEN_ROWS = {
-    "入力か出力が空": {"1", "43", "26", "31"},
-    "出力が入力と同じ": {"11", "38"},
-    "出力が指示に書き写されている": {"5", "12"},
-}
+# Which rule drops which kind of sample row (tests/data/databricks-dolly-15k-ja/roles.json).
+REASON_OF_ROLE = {"exact_copy": "出力が入力と同じ（丸写し）", "near_copy": "出力が入力とほぼ同じ（一致率 0.9 以上）"}
+
+
+def indexes(*roles: str) -> set[str]:
+    return {index for index, role in standin.sample_roles().items() if role in roles}
 
 
 @dataclass
@@ -66,6 +67,7 @@ class HandsonRun:
     base_state: dict
     trainer: object
     hub: HubRecorder
+    generation: standin.ShortGeneration
 
 
 @pytest.fixture(scope="module", params=VARIANTS)
@@ -75,11 +77,13 @@ def handson(request, hub, tmp_path_factory) -> HandsonRun:
     namespace: dict = {"__name__": "__main__"}
     captured: dict = {}
     recorder = HubRecorder()
+    generation = standin.ShortGeneration()
     out = io.StringIO()
     torch.manual_seed(0)  # LoRA's random init happens inside SFTTrainer: fix it for repeatable runs
     with pytest.MonkeyPatch.context() as monkeypatch, contextlib.redirect_stdout(out):
         monkeypatch.chdir(workdir)
         recorder.install(monkeypatch)
+        generation.install(monkeypatch)
         # bitsandbytes has a CPU-only fast path (AVX512-BF16) that re-encodes the 4-bit scales
         # when generating; GPUs never take it. Keep this CPU on the path a learner's GPU mirrors,
         # whatever CPU CI runs on, so that "base weights unchanged" can be checked bit for bit.
@@ -92,28 +96,47 @@ def handson(request, hub, tmp_path_factory) -> HandsonRun:
             cell.run(namespace)
             if cell.name == "load_model":
                 captured["base_state"] = {k: v.detach().clone() for k, v in namespace["model"].state_dict().items()}
-    return HandsonRun(variant, workdir, namespace, out.getvalue(), captured["base_state"], captured["trainer"], recorder)
+    return HandsonRun(
+        variant, workdir, namespace, out.getvalue(), captured["base_state"], captured["trainer"], recorder, generation
+    )
 
 
-def test_cleaning_drops_exactly_the_broken_rows(handson):
+def test_cleaning_drops_exactly_the_copied_rows(handson):
     ns = handson.namespace
-    expected = {reason: len(indexes) for reason, indexes in BROKEN_ROWS.items()}
-    assert dict(ns["dropped"]) == expected
-    all_broken = set().union(*BROKEN_ROWS.values())
-    summarization = {r["index"] for r in standin.sample_rows() if r["category"] == "summarization"}
-    assert {row["index"] for row in ns["summaries"]} == summarization - all_broken
+    expected = {reason: len(indexes(role)) for role, reason in REASON_OF_ROLE.items()}
+    assert all(expected.values()) and dict(ns["dropped"]) == expected
+    assert {row["index"] for row in ns["summaries"]} == indexes("trained", "too_long")  # other categories skipped
+    assert f"一致率 {ns['NEAR_COPY_RATIO']} 以上" in REASON_OF_ROLE["near_copy"]
     for reason, count in expected.items():
         assert f"除いた行: {reason} … {count} 行" in handson.stdout
+    summarization = sum(r["category"] == "summarization" for r in standin.sample_rows())
+    assert f"要約の行は {summarization} 行です。" in handson.stdout
+    assert f"残りの {len(ns['summaries'])} 行を使います。" in handson.stdout
+
+
+def test_length_filter_drops_exactly_the_long_rows(handson):
+    ns = handson.namespace
     splits = ns["splits"]
-    assert len(splits["train"]) + len(splits["test"]) == len(ns["summaries"])
-    assert len(splits["test"]) == math.ceil(0.1 * len(ns["summaries"]))
+    assert set(splits["train"]["index"]) | set(splits["test"]["index"]) == indexes("trained")
+    assert len(ns["train_dataset"]) == len(splits["train"]) and len(ns["eval_dataset"]) == len(splits["test"])
+    # The split was made before the filter: 9:1 of every usable row, long ones included.
+    assert ns["rows_before"]["test"] == math.ceil(0.1 * len(ns["summaries"]))
+    dropped = sum(ns["too_long"].values())
+    assert dropped == len(indexes("too_long")) > 0
+    long_rows = [row for row in ns["summaries"] if row["index"] in indexes("too_long")]
+    tokenizer = ns["tokenizer"]
+    for row in long_rows:  # really over the limit with the real tokenizer, EOS included
+        example = ns["to_prompt_completion"](row)
+        assert len(tokenizer(example["prompt"] + example["completion"]).input_ids) + 1 > ns["MAX_LENGTH"]
+    assert f"長すぎて除いた行: 学習用 {ns['too_long']['train']} 行 / 評価用 {ns['too_long']['test']} 行" in handson.stdout
 
 
 def test_split_is_reproducible(handson):
     from datasets import Dataset
 
     again = Dataset.from_list(handson.namespace["summaries"]).train_test_split(test_size=0.1, seed=42)
-    assert again["test"]["index"] == handson.namespace["splits"]["test"]["index"]
+    kept = set(indexes("trained"))
+    assert [i for i in again["test"]["index"] if i in kept] == handson.namespace["splits"]["test"]["index"]
 
 
 def tokenized_example(handson, position: int) -> tuple[list[int], list[int]]:
@@ -254,6 +277,7 @@ def test_before_and_after_generations_are_compared(handson):
     assert len(ns["before"]) == len(ns["after"]) == len(ns["examples"]) == 3
     assert all(isinstance(text, str) for text in ns["before"] + ns["after"])
     assert handson.stdout.count("【学習後】") == 3
+    assert set(handson.generation.requested) == {256}  # what the page asks for (capped here, see ShortGeneration)
 
 
 def test_generation_respects_max_new_tokens(handson, monkeypatch):
@@ -299,7 +323,7 @@ def test_generation_stops_at_eos(handson):
 def test_example_counts_are_reported(handson):
     ns = handson.namespace
     assert f"学習用 {len(ns['splits']['train'])} 行 / 評価用 {len(ns['splits']['test'])} 行" in handson.stdout
-    assert Counter(ns["dropped"]).total() == sum(len(v) for v in BROKEN_ROWS.values())
+    assert Counter(ns["dropped"]).total() == len(indexes("exact_copy", "near_copy"))
 
 
 
@@ -314,7 +338,7 @@ def test_loss_curve_is_drawn_from_the_log_history(handson):
 def test_rouge_is_scored_before_and_after_training(handson):
     ns = handson.namespace
     rows = len(ns["eval_rows"])
-    assert rows == min(ns["EVAL_ROWS"], len(ns["splits"]["test"])) == 4
+    assert rows == min(ns["EVAL_ROWS"], len(ns["splits"]["test"])) == 3
     assert len(ns["base_summaries"]) == len(ns["tuned_summaries"]) == len(ns["references"]) == rows
     # Without the adapter the model computes what the base model did before training.
     assert ns["base_summaries"][:3] == ns["before"]
@@ -322,3 +346,67 @@ def test_rouge_is_scored_before_and_after_training(handson):
     assert ns["rouge_after"] == ns["rouge2"](ns["tuned_summaries"], ns["references"])
     assert 0 <= ns["rouge_before"] <= 100 and 0 <= ns["rouge_after"] <= 100
     assert f"学習前 {ns['rouge_before']:.2f} → 学習後 {ns['rouge_after']:.2f}" in handson.stdout
+
+
+# --- the real-data report (docs/data, written by tests/benchmarks/dataset_report.py) is the code's --------
+
+REPORT = json.loads((Path(__file__).parents[1] / "docs" / "data" / "dataset-report.json").read_text(encoding="utf-8"))
+DATA = Path(__file__).parents[1] / "docs" / "data"
+
+
+def test_real_data_report_was_made_with_these_settings(handson):
+    """The report cannot be regenerated here (no real data in CI): fail when the code moved on without it."""
+    import inspect
+
+    ns, args = handson.namespace, handson.namespace["training_args"]
+    assert REPORT["max_length"] == ns["MAX_LENGTH"] == args.max_length
+    assert REPORT["near_copy"]["threshold"] == ns["NEAR_COPY_RATIO"]
+    assert REPORT["settings"][handson.variant] == {
+        "batch_size": args.per_device_train_batch_size,
+        "accumulation": args.gradient_accumulation_steps,
+        "epochs": args.num_train_epochs,
+        "eval_steps": args.eval_steps,
+        "max_length": args.max_length,
+    }
+    assert REPORT["eval_rows"] == ns["EVAL_ROWS"]
+    assert REPORT["max_new_tokens"] == inspect.signature(ns["summarize"]).parameters["max_new_tokens"].default
+    assert set(REPORT["rows"]["dropped"]) >= set(REASON_OF_ROLE.values())
+
+
+def shape(line: str) -> str:
+    return re.sub(r"\d[\d,]*", "N", line.rstrip())
+
+
+@pytest.mark.parametrize("name", ["dataset-step2-output.txt", "dataset-step3-output.txt"])
+def test_real_data_outputs_on_the_page_are_what_the_code_prints(handson, name):
+    printed = {shape(line) for line in handson.stdout.splitlines()}
+    lines = (DATA / name).read_text(encoding="utf-8").splitlines()
+    assert lines and all(shape(line) in printed for line in lines), "rerun tests/benchmarks/dataset_report.py"
+
+
+def table_row(page: Path, first_cell: str) -> list[str]:
+    for line in page.read_text(encoding="utf-8").splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if cells[0] == first_cell:
+            return cells
+    raise AssertionError(f"{page.name} に「{first_cell}」の行がありません")
+
+
+def test_settings_tables_show_the_code_values(handson):
+    ns, args = handson.namespace, handson.namespace["training_args"]
+    column = {"lora_bf16": 2, "qlora_t4": 3}[handson.variant]  # | param | meaning | 24 GB | T4 |
+    page = Path(__file__).parents[1] / "docs" / "handson.md"
+    assert table_row(page, "`max_length`")[column] == str(ns["MAX_LENGTH"])
+    batch = table_row(page, "`per_device_train_batch_size` × `gradient_accumulation_steps`")[column]
+    effective = args.per_device_train_batch_size * args.gradient_accumulation_steps
+    assert batch == f"{args.per_device_train_batch_size} × {args.gradient_accumulation_steps} = {effective}"
+    assert float(table_row(page, "`learning_rate`")[column]) == args.learning_rate
+    assert table_row(page, "`num_train_epochs`")[column] == str(args.num_train_epochs)
+    config = ns["peft_config"]
+    assert table_row(page, "`r`, `lora_alpha`")[column] == f"{config.r}, {config.lora_alpha}"
+
+    tuning = Path(__file__).parents[1] / "docs" / "concepts" / "tuning.md"
+    column = column - 1  # | setting | 24 GB | T4 |
+    assert table_row(tuning, "`max_length`")[column].startswith(str(ns["MAX_LENGTH"]))
+    assert float(table_row(tuning, "`learning_rate`")[column]) == args.learning_rate
+    assert table_row(tuning, "`r` / `lora_alpha`")[column] == f"{config.r} / {config.lora_alpha}"

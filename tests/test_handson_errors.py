@@ -139,3 +139,23 @@ def test_broken_rows_get_a_clear_message(data_cell, broken, message):
 def test_nothing_left_after_filtering_is_a_clear_error(data_cell, rows):
     with pytest.raises(ValueError, match="使える要約の行が 1 件もありません"):
         data_cell["select_summaries"](rows)
+
+
+def test_cleaning_rules_on_made_up_rows(data_cell):
+    base = {**GOOD, "input": "0123456789" * 5}
+    rows = [
+        {**base, "index": "empty", "output": "  "},
+        {**base, "index": "same", "output": " " + base["input"]},
+        {**base, "index": "near", "output": base["input"] + "0"},  # ratio 100/101: almost a copy
+        {**base, "index": "summary", "output": "0123456789"},  # ratio 20/60: a real shortening
+        {**base, "index": "edge", "output": base["input"][:41]},  # ratio 82/91 = 0.901: just a near-copy
+        {**base, "index": "below", "output": base["input"][:40]},  # ratio 80/90 = 0.889: kept
+    ]
+    kept, dropped = data_cell["select_summaries"](rows)
+    assert [row["index"] for row in kept] == ["summary", "below"]
+    ratio = data_cell["NEAR_COPY_RATIO"]
+    assert dict(dropped) == {
+        "入力か出力が空": 1,
+        "出力が入力と同じ（丸写し）": 1,
+        f"出力が入力とほぼ同じ（一致率 {ratio} 以上）": 2,
+    }

@@ -151,11 +151,13 @@ model = AutoModelForCausalLM.from_pretrained(
         False,
         None,
         r'''from collections import Counter
+from difflib import SequenceMatcher
 
 from datasets import Dataset, load_dataset
 
 DATASET_ID = "kunishou/databricks-dolly-15k-ja"
 REQUIRED_COLUMNS = ["instruction", "input", "output", "category"]
+NEAR_COPY_RATIO = 0.9  # 出力と入力の文字の一致率がこれ以上なら「ほぼ丸写し」として除きます
 
 
 def check_row(row):
@@ -168,15 +170,22 @@ def check_row(row):
             )
 
 
+def is_near_copy(text, summary):
+    """要約が元の文章の書き写しに近いか（difflib の一致率 ratio が NEAR_COPY_RATIO 以上か）。"""
+    matcher = SequenceMatcher(None, text, summary, autojunk=False)
+    # quick_ratio() は ratio() の上限で、すぐ計算できます。明らかに違う組は ratio() を計算せずに済ませます
+    return matcher.quick_ratio() >= NEAR_COPY_RATIO and matcher.ratio() >= NEAR_COPY_RATIO
+
+
 def drop_reason(row):
     """学習に使えない行ならその理由を、使える行なら None を返します。"""
     text, summary = row["input"].strip(), row["output"].strip()
     if not text or not summary:
         return "入力か出力が空"
     if summary == text:
-        return "出力が入力と同じ"
-    if summary in row["instruction"]:
-        return "出力が指示に書き写されている"
+        return "出力が入力と同じ（丸写し）"
+    if is_near_copy(text, summary):
+        return f"出力が入力とほぼ同じ（一致率 {NEAR_COPY_RATIO} 以上）"
     return None
 
 
@@ -194,7 +203,7 @@ def select_summaries(rows):
             dropped[reason] += 1
     if not kept:
         raise ValueError(
-            "使える要約の行が 1 件もありません。category が \"summarization\" の行があるか、"
+            '使える要約の行が 1 件もありません。category が "summarization" の行があるか、'
             "読み込んだデータセットが正しいかを確かめてください。"
         )
     return kept, dropped
@@ -202,9 +211,10 @@ def select_summaries(rows):
 
 raw_dataset = load_dataset(DATASET_ID, split="train")
 summaries, dropped = select_summaries(raw_dataset)
-print(f"全 {len(raw_dataset)} 行のうち、要約の行を {len(summaries)} 行使います。")
+print(f"全 {len(raw_dataset)} 行のうち、要約の行は {len(summaries) + dropped.total()} 行です。")
 for reason, count in dropped.items():
     print(f"  除いた行: {reason} … {count} 行")
+print(f"残りの {len(summaries)} 行を使います。")
 
 splits = Dataset.from_list(summaries).train_test_split(test_size=0.1, seed=42)
 print(f"学習用 {len(splits['train'])} 行 / 評価用 {len(splits['test'])} 行")
@@ -226,21 +236,31 @@ def to_prompt_completion(row):
         "prompt": build_prompt(row["instruction"], row["input"]),
         "completion": row["output"].strip(),  # TRL が末尾に EOS を足します
     }
+''',
+    ),
+    # --- handson/max_length.py
+    (
+        'max_length',
+        None,
+        False,
+        None,
+        r'''MAX_LENGTH = 2048  # 1 例あたりの最大トークン数（SFTConfig にも渡します）
 
 
-MAX_LENGTH = 1024  # 1 例あたりの最大トークン数（SFTConfig にも渡します）
-
-
-def fits_max_length(example):
+def fits_max_length(row):
     # 長すぎる例は末尾（＝要約）が切り捨てられるので、学習に使いません。+1 は EOS の分です。
+    example = to_prompt_completion(row)
     return len(tokenizer(example["prompt"] + example["completion"]).input_ids) + 1 <= MAX_LENGTH
 
 
+rows_before = {name: len(split) for name, split in splits.items()}
+splits = splits.filter(fits_max_length)  # 評価や生成で使う splits["test"] からも除きます
+print(f"{MAX_LENGTH} トークン以内: 学習用 {len(splits['train'])} 行 / 評価用 {len(splits['test'])} 行")
+too_long = {name: rows_before[name] - len(split) for name, split in splits.items()}
+print(f"  長すぎて除いた行: 学習用 {too_long['train']} 行 / 評価用 {too_long['test']} 行")
+
 train_dataset = splits["train"].map(to_prompt_completion, remove_columns=splits["train"].column_names)
 eval_dataset = splits["test"].map(to_prompt_completion, remove_columns=splits["test"].column_names)
-train_dataset = train_dataset.filter(fits_max_length)
-eval_dataset = eval_dataset.filter(fits_max_length)
-print(f"{MAX_LENGTH} トークン以内: 学習用 {len(train_dataset)} 例 / 評価用 {len(eval_dataset)} 例")
 print(train_dataset[0]["prompt"] + train_dataset[0]["completion"])
 ''',
     ),
@@ -314,8 +334,8 @@ from trl import SFTConfig
 training_args = SFTConfig(
     output_dir="outputs/japanese-stablelm-gamma-7b-summary",
     num_train_epochs=1,
-    per_device_train_batch_size=4,
-    gradient_accumulation_steps=4,  # 4 × 4 = 16 例ごとに重みを更新します
+    per_device_train_batch_size=2,
+    gradient_accumulation_steps=8,  # 2 × 8 = 16 例ごとに重みを更新します
     learning_rate=1e-4,
     lr_scheduler_type="cosine",
     warmup_steps=0.03,  # 1 未満は全ステップに対する割合です

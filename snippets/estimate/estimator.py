@@ -19,6 +19,25 @@ TRL_TILE = (4096, 32768)  # TRL 1.16 が損失を計算するタイル（トー�
 
 
 @dataclass(frozen=True)
+class GPU:
+    """GPU の公称値（NVIDIA の仕様書）。"""
+
+    memory_gb: float  # メモリ（GB）
+    tflops: float  # 16 ビットの行列計算のピーク性能（TFLOPS、疎行列なし）
+    bandwidth_gbs: float  # メモリ帯域（GB/s）
+    bf16: bool  # bfloat16 の計算に対応しているか（Compute Capability 8.0 以上）
+
+
+GPUS = {
+    "T4 16 GB": GPU(memory_gb=16, tflops=65, bandwidth_gbs=320, bf16=False),
+    "L4 24 GB": GPU(memory_gb=24, tflops=121, bandwidth_gbs=300, bf16=True),
+    "A100 40 GB": GPU(memory_gb=40, tflops=312, bandwidth_gbs=1555, bf16=True),
+    "A100 80 GB": GPU(memory_gb=80, tflops=312, bandwidth_gbs=2039, bf16=True),
+}
+UTILIZATION = 0.3  # 学習の計算がピーク性能の何割で進むかの仮定（測った値ではありません）
+
+
+@dataclass(frozen=True)
 class Architecture:
     """重みなしで数えたモデルの形。"""
 
@@ -62,8 +81,8 @@ class Setup:
     """学習の設定。既定値はハンズオンの「24 GB 以上（bf16 LoRA）」のタブと同じです。"""
 
     method: str = "lora"  # "full"（全パラメータ）/ "lora" / "qlora"（4 ビットの基盤モデル + LoRA）
-    batch_size: int = 4  # per_device_train_batch_size
-    seq_len: int = 1024  # 1 例のトークン数（バッチ内の最長。max_length が上限）
+    batch_size: int = 2  # per_device_train_batch_size
+    seq_len: int = 2048  # 1 例のトークン数（バッチ内の最長。ハンズオンの MAX_LENGTH が上限）
     gradient_checkpointing: bool = True
     optimizer: str = "adamw"  # "adamw" / "adamw_8bit" / "sgd"
     lora_r: int = 16
@@ -89,17 +108,26 @@ class Setup:
 @dataclass(frozen=True)
 class Estimate:
     weights: float  # バイト
-    trainable: float  # 学習する重みの控え（LoRA のアダプター、float32）
+    trainable: float  # 学習する重み（LoRA のアダプター。LoRA は float32、QLoRA は TRL が bfloat16 にします）
     gradients: float
     optimizer_states: float
     activations: float  # 逆伝播のために覚えておく途中の計算結果（層の分）
     logits: float  # 出力層と損失の計算に使う一時的な領域
     peak: float  # 1 ステップの間の最大
     flops: float  # 1 回の順伝播と逆伝播の浮動小数点演算の回数
+    forward_flops: float  # 順伝播 1 回の分（評価では順伝播だけを計算します）
 
-    def seconds(self, peak_tflops, utilization=0.3):
+    def seconds(self, peak_tflops, utilization=UTILIZATION):
         """ピーク性能 peak_tflops の GPU が、その utilization 倍の速さで計算できると仮定した時間。"""
         return self.flops / (peak_tflops * 1e12 * utilization)
+
+    def forward_seconds(self, peak_tflops, utilization=UTILIZATION):
+        """同じ仮定で、順伝播だけ（評価）にかかる時間。"""
+        return self.forward_flops / (peak_tflops * 1e12 * utilization)
+
+    def seconds_per_new_token(self, bandwidth_gbs):
+        """生成で 1 トークンを作る時間の下限。1 トークンごとに重みをすべて 1 回読むので、重み ÷ メモリ帯域です。"""
+        return self.weights / (bandwidth_gbs * 1e9)
 
 
 def lora_params(arch, setup):
@@ -135,7 +163,9 @@ def estimate(arch, setup):
         trainable, trained_bytes, n_trained = 0, setup.dtype_bytes, arch.params
     else:
         n_trained = lora_params(arch, setup)
-        trainable, trained_bytes = 4 * n_trained, 4  # PEFT はアダプターを float32 で持ちます
+        # PEFT はアダプターを float32 で持ちます。QLoRA では TRL の SFTTrainer が bfloat16 に変えます
+        trained_bytes = 2 if setup.method == "qlora" else 4
+        trainable = trained_bytes * n_trained
     state_bytes = OPTIMIZER_STATE_BYTES[setup.optimizer]
     optimizer_states = n_trained * (2 * trained_bytes if state_bytes is None else state_bytes)
     gradients = n_trained * trained_bytes
@@ -158,4 +188,5 @@ def estimate(arch, setup):
     forward = 2 * (arch.layer_linear_params + arch.vocab * arch.hidden) * tokens
     forward += 4 * arch.layers * arch.hidden * setup.seq_len * tokens  # 注意の行列計算
     passes = (3 if setup.method == "full" else 2) + setup.gradient_checkpointing  # 順伝播を 1 とした回数
-    return Estimate(weights, trainable, gradients, optimizer_states, activations, logits, peak, forward * passes)
+    flops = forward * passes
+    return Estimate(weights, trainable, gradients, optimizer_states, activations, logits, peak, flops, forward)

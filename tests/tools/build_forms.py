@@ -46,6 +46,7 @@ TESTED_VERSIONS_INCLUDE = DOCS / "includes" / "tested-versions.md"
 INSTALL_COMMAND_INCLUDE = DOCS / "includes" / "install-command.md"
 ACCELERATE_CONFIG = DOCS / "downloads" / "accelerate_multi_gpu.yaml"
 ACCELERATE_CONFIG_INCLUDE = DOCS / "includes" / "accelerate-config.md"  # the same text, shown on docs/scaling.md
+DATA = DOCS / "data"  # fragments written by tests/benchmarks/dataset_report.py from the real data
 
 NOTEBOOK_VARIANT = "qlora_t4"  # Colab's free T4 runs it; QLoRA also runs on every larger GPU
 SCRIPT_DEFAULT_VARIANT = "lora_bf16"  # the page's first tab; GPU servers usually have 24 GB or more
@@ -345,6 +346,25 @@ def absolute_links(text: str) -> str:
     return LINK.sub(replace, text)
 
 
+def data_include(path: str) -> list[str]:
+    """A docs/data fragment's lines without its "generated" comment."""
+    lines = (DATA / path).read_text(encoding="utf-8").splitlines()
+    return [line for line in lines if not line.startswith("<!--")]
+
+
+def expand_data_includes(lines: list[str]) -> list[str]:
+    """Inline docs/data fragments (inside fences and admonitions too), keeping the include's indent."""
+    result = []
+    for line in lines:
+        m = INCLUDE.match(line)
+        if m and (DATA / m["path"]).exists():
+            indent = line[: len(line) - len(line.lstrip())]
+            result += [indent + text if text else "" for text in data_include(m["path"])]
+        else:
+            result.append(line)
+    return result
+
+
 def indented_block(lines: list[str], start: int) -> tuple[list[str], int]:
     """The lines indented under a tab or admonition (blank lines inside kept), dedented by 4."""
     body, i = [], start
@@ -393,7 +413,9 @@ class NotebookBuilder:
         self.code(stem, cell.source()[1])  # the snippet file, byte for byte
 
     def include(self, path: str) -> None:
-        if path == INSTALL_COMMAND_INCLUDE.name:
+        if (DATA / path).exists():  # a generated fragment about the real data: its text, as the site shows it
+            self.markdown += [absolute_links(line) for line in data_include(path)]
+        elif path == INSTALL_COMMAND_INCLUDE.name:
             self.code("install", "%pip install " + " ".join(pip_requirements(NOT_IN_NOTEBOOK_INSTALL)) + "\n")
         elif path == TESTED_VERSIONS_INCLUDE.name:
             self.markdown += [
@@ -475,7 +497,7 @@ class NotebookBuilder:
 
 def notebook_json(variant: str = NOTEBOOK_VARIANT) -> str:
     builder = NotebookBuilder(variant)
-    builder.convert(HANDSON_PAGE.read_text(encoding="utf-8").splitlines())
+    builder.convert(expand_data_includes(HANDSON_PAGE.read_text(encoding="utf-8").splitlines()))
     cells = []
     for cell in builder.cells:
         metadata = {"tags": list(cell.tags)} if cell.tags else {}

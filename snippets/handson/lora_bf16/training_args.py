@@ -4,8 +4,8 @@ from trl import SFTConfig
 training_args = SFTConfig(
     output_dir="outputs/japanese-stablelm-gamma-7b-summary",
     num_train_epochs=1,
-    per_device_train_batch_size=4,
-    gradient_accumulation_steps=4,  # 4 × 4 = 16 例ごとに重みを更新します
+    per_device_train_batch_size=2,
+    gradient_accumulation_steps=8,  # 2 × 8 = 16 例ごとに重みを更新します
     learning_rate=1e-4,
     lr_scheduler_type="cosine",
     warmup_steps=0.03,  # 1 未満は全ステップに対する割合です
