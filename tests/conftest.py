@@ -17,6 +17,7 @@ os.environ.update(
     HF_HUB_DISABLE_PROGRESS_BARS="1",
     TOKENIZERS_PARALLELISM="false",
     TRANSFORMERS_NO_ADVISORY_WARNINGS="1",
+    HANDSON_ALLOW_CPU="1",  # the page's documented switch: run every cell on a machine without a GPU
 )
 
 import pytest  # noqa: E402

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+from dataclasses import dataclass, field
 from pathlib import Path
 
 MODEL_ID = "stabilityai/japanese-stablelm-base-gamma-7b"
@@ -129,4 +130,31 @@ class ShortGeneration:
             return original(model, *args, **kwargs)
 
         monkeypatch.setattr(transformers.GenerationMixin, "generate", short_generate)
+        return self
+
+
+@dataclass
+class HubRecorder:
+    """Stands in for the Hub's write API: records what would have been sent."""
+
+    calls: list = field(default_factory=list)
+
+    def install(self, monkeypatch) -> HubRecorder:
+        from huggingface_hub import HfApi
+
+        recorder = self
+
+        def whoami(self, *args, **kwargs):
+            return {"name": "standin-user"}
+
+        def create_repo(self, repo_id, **kwargs):
+            recorder.calls.append(("create_repo", repo_id, kwargs))
+
+        def upload_folder(self, *, repo_id, folder_path, **kwargs):
+            files = sorted(p.name for p in Path(folder_path).iterdir())
+            recorder.calls.append(("upload_folder", repo_id, {"files": files, **kwargs}))
+
+        monkeypatch.setattr(HfApi, "whoami", whoami)
+        monkeypatch.setattr(HfApi, "create_repo", create_repo)
+        monkeypatch.setattr(HfApi, "upload_folder", upload_folder)
         return self

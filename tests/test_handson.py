@@ -12,7 +12,7 @@ import io
 import json
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -33,32 +33,6 @@ def indexes(*roles: str) -> set[str]:
 
 
 @dataclass
-class HubRecorder:
-    """Stands in for the Hub's write API: records what would have been sent."""
-
-    calls: list = field(default_factory=list)
-
-    def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        from huggingface_hub import HfApi
-
-        recorder = self
-
-        def whoami(self, *args, **kwargs):
-            return {"name": "standin-user"}
-
-        def create_repo(self, repo_id, **kwargs):
-            recorder.calls.append(("create_repo", repo_id, kwargs))
-
-        def upload_folder(self, *, repo_id, folder_path, **kwargs):
-            files = sorted(p.name for p in Path(folder_path).iterdir())
-            recorder.calls.append(("upload_folder", repo_id, {"files": files, **kwargs}))
-
-        monkeypatch.setattr(HfApi, "whoami", whoami)
-        monkeypatch.setattr(HfApi, "create_repo", create_repo)
-        monkeypatch.setattr(HfApi, "upload_folder", upload_folder)
-
-
-@dataclass
 class HandsonRun:
     variant: str
     workdir: Path
@@ -66,7 +40,7 @@ class HandsonRun:
     stdout: str
     base_state: dict
     trainer: object
-    hub: HubRecorder
+    hub: standin.HubRecorder
     generation: standin.ShortGeneration
 
 
@@ -76,7 +50,7 @@ def handson(request, hub, tmp_path_factory) -> HandsonRun:
     workdir = tmp_path_factory.mktemp(variant)
     namespace: dict = {"__name__": "__main__"}
     captured: dict = {}
-    recorder = HubRecorder()
+    recorder = standin.HubRecorder()
     generation = standin.ShortGeneration()
     out = io.StringIO()
     torch.manual_seed(0)  # LoRA's random init happens inside SFTTrainer: fix it for repeatable runs
@@ -269,7 +243,7 @@ def test_hub_upload_sends_the_adapter_to_the_learners_repo(handson):
     assert (kind, repo_id) == ("upload_folder", REPO_ID)
     assert {"adapter_model.safetensors", "adapter_config.json", "README.md"} <= set(details["files"])
     assert len(calls) == 2
-    assert f"https://huggingface.co/{REPO_ID}" in handson.stdout
+    assert f"非公開のリポジトリにアップロードしました: https://huggingface.co/{REPO_ID}" in handson.stdout
 
 
 def test_before_and_after_generations_are_compared(handson):
@@ -293,7 +267,7 @@ def test_generation_respects_max_new_tokens(handson, monkeypatch):
 
     monkeypatch.setattr(model, "generate", counting_generate)
     model.train()  # as the trainer leaves it: summarize must switch dropout off itself
-    ns["summarize"](model, row["instruction"], row["input"], max_new_tokens=5)
+    ns["summarize"](model, [row], max_new_tokens=5)
     assert not model.training
     assert len(new_token_counts) == 1 and 0 < new_token_counts[0] <= 5
 
@@ -315,9 +289,93 @@ def test_generation_stops_at_eos(handson):
         return output
 
     model.lm_head.register_forward_hook(prefer_eos_later)
-    generated = ns["summarize"](model, "要約して", "本文", max_new_tokens=50)
+    (generated,) = ns["summarize"](model, [{"instruction": "要約して", "input": "本文"}], max_new_tokens=50)
     assert prefer_eos_later.steps == 3  # generation ended at the EOS, far before the limit
     assert "</s>" not in generated and generated.strip()
+
+
+def test_adapter_is_uploaded_before_the_merge_reloads_the_base_model():
+    names = [cell.name for cell in cells_for(VARIANTS[0])]
+    assert names.index("save_adapter") < names.index("push_to_hub") < names.index("merge")
+    assert names[-1] == "merge"  # the only step that loads 14.5 GB comes last: nothing is lost if it stops
+
+
+def test_printed_adapter_size_is_the_file_on_disk(handson):
+    ns = handson.namespace
+    weights = handson.workdir / ns["ADAPTER_DIR"] / "adapter_model.safetensors"
+    assert f"アダプターの重み {weights.stat().st_size / 1e6:.0f} MB" in handson.stdout
+    assert ns["adapter_mb"] == weights.stat().st_size / 1e6
+
+
+def test_adapters_train_in_the_type_the_pages_say(handson):
+    """fp32 adapters on the bf16 tab (PEFT's default); bf16 on the 4-bit tab (TRL casts them for QLoRA)."""
+    expected = torch.bfloat16 if handson.variant == "qlora_t4" else torch.float32
+    trainable = [p for p in handson.trainer.model.parameters() if p.requires_grad]
+    assert trainable and {p.dtype for p in trainable} == {expected}
+    from safetensors.torch import load_file
+
+    saved = load_file(handson.workdir / handson.namespace["ADAPTER_DIR"] / "adapter_model.safetensors")
+    assert {value.dtype for value in saved.values()} == {expected}
+
+
+def test_evaluation_says_how_long_it_will_take_before_generating(handson):
+    ns = handson.namespace
+    rows = len(ns["eval_rows"])
+    line = next(line for line in handson.stdout.splitlines() if "行を学習前と学習後で要約します" in line)
+    minutes = 2 * math.ceil(rows / ns["GENERATION_BATCH_SIZE"]) * ns["seconds_per_batch"] / 60
+    assert line == f"{rows} 行を学習前と学習後で要約します。約 {minutes:.0f} 分かかる見込みです。"
+    assert handson.stdout.index(line) < handson.stdout.index("ROUGE-2（F 値 × 100）")
+
+
+def test_checkpoints_are_saved_where_the_output_dir_cell_says(handson):
+    ns = handson.namespace
+    args = ns["training_args"]
+    assert Path(args.output_dir) == ns["OUTPUT_DIR"] / "checkpoints" and ns["OUTPUT_DIR"] == Path("outputs")
+    assert args.save_strategy == "steps" and args.save_steps == args.eval_steps and args.save_total_limit == 2
+    # The stand-in run is shorter than save_steps: the final checkpoint is the one transformers writes at the end.
+    checkpoints = sorted((handson.workdir / args.output_dir).glob("checkpoint-*"))
+    assert [c.name for c in checkpoints] == [f"checkpoint-{handson.trainer.state.global_step}"]
+
+
+@pytest.mark.parametrize("handson", ["lora_bf16"], indirect=True)
+def test_training_resumes_after_a_disconnect(handson, tmp_path, monkeypatch, capsys):
+    """Stop right after the first checkpoint, run the train cell again: the result equals an uninterrupted run."""
+    import transformers
+
+    namespace: dict = {"__name__": "__main__"}
+    cells = cells_for(handson.variant)
+    monkeypatch.chdir(tmp_path)
+    standin.ShortGeneration().install(monkeypatch)
+    torch.manual_seed(0)  # as the handson fixture: the same LoRA initialisation
+    with contextlib.redirect_stdout(io.StringIO()):
+        for cell in cells[: [c.name for c in cells].index("train")]:
+            cell.run(namespace)
+    namespace["training_args"].save_steps = 1  # the stand-in data gives 2 updates: save after the first
+
+    original_save = transformers.Trainer._save_checkpoint
+
+    def save_then_disconnect(trainer, *args, **kwargs):
+        original_save(trainer, *args, **kwargs)
+        raise KeyboardInterrupt  # the runtime goes away right after a checkpoint was written
+
+    train = next(c for c in cells if c.name == "train")
+    monkeypatch.setattr(transformers.Trainer, "_save_checkpoint", save_then_disconnect)
+    with pytest.raises(KeyboardInterrupt):
+        train.run(namespace)
+    assert namespace["trainer"].state.global_step == 1
+    monkeypatch.setattr(transformers.Trainer, "_save_checkpoint", original_save)
+    capsys.readouterr()
+    train.run(namespace)  # the same cell, run again
+    out = capsys.readouterr().out
+    assert "途中経過 outputs/checkpoints/checkpoint-1 から再開します。" in out
+    resumed = namespace["trainer"]
+    assert resumed.state.global_step == handson.trainer.state.global_step == 2
+
+    reference = {n: p for n, p in handson.trainer.model.named_parameters() if p.requires_grad}
+    weights = {n: p for n, p in resumed.model.named_parameters() if p.requires_grad}
+    assert weights.keys() == reference.keys()
+    for name, value in weights.items():
+        torch.testing.assert_close(value, reference[name], rtol=0, atol=0)
 
 
 def test_example_counts_are_reported(handson):

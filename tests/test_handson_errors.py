@@ -6,6 +6,7 @@ broken rows).
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 
 import httpx2 as httpx  # the HTTP client huggingface_hub uses
@@ -21,37 +22,89 @@ def run(name: str, namespace: dict | None = None, variant: str | None = None) ->
     return namespace
 
 
-def fake_gpu(monkeypatch, name: str, memory_gib: float, bf16: bool) -> None:
+def fake_gpu(monkeypatch, name: str, memory_gib: float, capability: tuple[int, int]) -> None:
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(
         torch.cuda, "get_device_properties", lambda index: SimpleNamespace(name=name, total_memory=memory_gib * 1024**3)
     )
-    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: bf16)
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda index: capability)
+    # Emulated bf16 counts here (torch's own behaviour on Turing and Volta): the check must not ask it.
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: pytest.fail("decide by compute capability"))
 
 
-def test_no_gpu_warns_how_to_get_one(monkeypatch):
+def test_no_gpu_stops_with_how_to_get_one(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    with pytest.warns(UserWarning, match="GPU が見つかりません") as record:
+    monkeypatch.delenv("HANDSON_ALLOW_CPU")
+    with pytest.raises(RuntimeError, match="GPU が見つかりません") as error:
         run("check_gpu")
-    assert "ランタイムのタイプを変更" in str(record[0].message)
+    assert "ランタイムのタイプを変更" in str(error.value)
+
+
+def test_troubleshooting_shows_the_message_the_gpu_check_raises(monkeypatch):
+    from handson_page import DOCS
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.delenv("HANDSON_ALLOW_CPU")
+    with pytest.raises(RuntimeError) as error:
+        run("check_gpu")
+    first_line = f"RuntimeError: {str(error.value).splitlines()[0]}"
+    page = (DOCS / "concepts" / "troubleshooting.md").read_text(encoding="utf-8")
+    assert f"```text\n{first_line}\n```" in page
+
+
+def test_cpu_runs_only_with_the_documented_switch(monkeypatch, capsys):
+    from handson_page import HANDSON_PAGE
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setenv("HANDSON_ALLOW_CPU", "1")
+    run("check_gpu")
+    assert "HANDSON_ALLOW_CPU=1 なので CPU で続けます" in capsys.readouterr().out
+    assert "HANDSON_ALLOW_CPU=1" in HANDSON_PAGE.read_text(encoding="utf-8")  # the page names the switch
 
 
 @pytest.mark.parametrize(
-    ("gpu", "memory_gib", "bf16", "tab"),
+    ("gpu", "memory_gib", "capability", "tab"),
     [
-        ("NVIDIA L4", 22.0, True, "24 GB 以上（bf16 LoRA）"),  # an L4 reports about 22 GiB
-        ("NVIDIA A100-SXM4-40GB", 39.4, True, "24 GB 以上（bf16 LoRA）"),
-        ("Tesla T4", 14.7, False, "T4 16 GB（4bit QLoRA）"),
-        ("NVIDIA RTX A4000", 15.7, True, "T4 16 GB（4bit QLoRA）"),  # bf16 but too little memory for bf16 LoRA
+        ("NVIDIA L4", 22.0, (8, 9), "24 GB 以上（bf16 LoRA）"),  # an L4 reports about 22 GiB
+        ("NVIDIA A100-SXM4-40GB", 39.4, (8, 0), "24 GB 以上（bf16 LoRA）"),
+        ("Tesla T4", 14.7, (7, 5), "T4 16 GB（4bit QLoRA）"),
+        ("Quadro RTX 6000", 23.6, (7, 5), "T4 16 GB（4bit QLoRA）"),  # 24 GB, but Turing: bf16 only emulated
+        ("Tesla V100-SXM2-32GB", 31.7, (7, 0), "T4 16 GB（4bit QLoRA）"),  # Volta: no bf16 either
+        ("NVIDIA RTX A4000", 15.7, (8, 6), "T4 16 GB（4bit QLoRA）"),  # bf16 but too little memory for bf16 LoRA
     ],
 )
-def test_gpu_check_points_to_the_right_tab(monkeypatch, capsys, recwarn, gpu, memory_gib, bf16, tab):
-    fake_gpu(monkeypatch, gpu, memory_gib, bf16)
+def test_gpu_check_points_to_the_right_tab(monkeypatch, capsys, gpu, memory_gib, capability, tab):
+    fake_gpu(monkeypatch, gpu, memory_gib, capability)
     run("check_gpu")
     out = capsys.readouterr().out
-    assert f"GPU: {gpu}（メモリ {memory_gib:.1f} GiB）" in out
+    assert f"GPU: {gpu}（メモリ {memory_gib:.1f} GiB、Compute Capability {capability[0]}.{capability[1]}）" in out
     assert f"「{tab}」のタブ" in out
-    assert not recwarn.list
+
+
+def test_too_small_gpu_stops_with_what_to_use(monkeypatch):
+    fake_gpu(monkeypatch, "NVIDIA GeForce GTX 1080", 7.9, (6, 1))
+    with pytest.raises(RuntimeError, match="メモリが足りません") as error:
+        run("check_gpu")
+    assert "T4" in str(error.value)
+
+
+def test_gpu_thresholds_leave_room_for_the_estimates():
+    """The check's memory thresholds cover each tab's estimated peak (snippets/estimate) plus 1 GB."""
+    import sys
+
+    from handson_page import SNIPPETS
+
+    sys.path.insert(0, str(SNIPPETS / "estimate"))
+    from estimator import Architecture, Setup, estimate
+    from transformers import MistralConfig
+
+    namespace = run("check_gpu")
+    arch = Architecture.from_config(
+        MistralConfig(hidden_size=4096, intermediate_size=14336, num_hidden_layers=32, num_key_value_heads=8)
+    )
+    for method, threshold in (("lora", "BF16_TAB_MIN_GIB"), ("qlora", "QLORA_TAB_MIN_GIB")):
+        peak_gib = (estimate(arch, Setup(method=method)).peak + 1e9) / 1024**3
+        assert peak_gib < namespace[threshold]
 
 
 def test_page_tabs_match_the_gpu_check_advice():
@@ -96,8 +149,8 @@ def test_push_without_login_says_to_log_in(monkeypatch, tmp_path):
 
     monkeypatch.delenv("HF_TOKEN")
     monkeypatch.setattr(HfApi, "create_repo", lambda *a, **k: pytest.fail("nothing may be sent without a login"))
-    with pytest.raises(RuntimeError, match="ログインしていないので公開できません"):
-        run("push_to_hub", {"__name__": "__main__", "ADAPTER_DIR": tmp_path})
+    with pytest.raises(RuntimeError, match="ログインしていないのでアップロードできません"):
+        run("push_to_hub", {"__name__": "__main__", "ADAPTER_DIR": tmp_path, "HUB_REPO_NAME": "repo"})
 
 
 @pytest.fixture(scope="module")
@@ -159,3 +212,103 @@ def test_cleaning_rules_on_made_up_rows(data_cell):
         "出力が入力と同じ（丸写し）": 1,
         f"出力が入力とほぼ同じ（一致率 {ratio} 以上）": 2,
     }
+
+
+# --- saving somewhere that survives a disconnect --------------------------------------------------
+
+
+def fake_colab(monkeypatch, mount) -> list:
+    """A ``google.colab`` module whose ``drive.mount`` does what ``mount`` does."""
+    import sys
+
+    calls = []
+    drive = SimpleNamespace(mount=lambda path: (calls.append(path), mount(path)))
+    colab = SimpleNamespace(drive=drive)
+    monkeypatch.setitem(sys.modules, "google", SimpleNamespace(colab=colab))
+    monkeypatch.setitem(sys.modules, "google.colab", colab)
+    return calls
+
+
+def test_outside_colab_the_output_dir_is_local(monkeypatch, tmp_path, capsys):
+    monkeypatch.chdir(tmp_path)
+    namespace = run("output_dir")
+    assert namespace["OUTPUT_DIR"] == Path("outputs") and (tmp_path / "outputs").is_dir()
+    assert f"保存先: {tmp_path / 'outputs'}" in capsys.readouterr().out
+
+
+def test_on_colab_the_output_dir_is_on_google_drive(monkeypatch, tmp_path):
+    made = []
+    calls = fake_colab(monkeypatch, lambda path: None)
+    monkeypatch.setattr(Path, "mkdir", lambda self, **kwargs: made.append(self))  # no /content here
+    monkeypatch.chdir(tmp_path)
+    namespace = run("output_dir")
+    assert calls == ["/content/drive"]
+    assert namespace["OUTPUT_DIR"] == namespace["DRIVE_FOLDER"] == made[0]
+    assert str(namespace["OUTPUT_DIR"]).startswith("/content/drive/MyDrive/")
+
+
+def test_without_google_drive_it_says_what_is_lost_and_saves_locally(monkeypatch, tmp_path, capsys):
+    def refuse(path):
+        raise ValueError("mount failed")  # what google.colab raises when access is not granted
+
+    fake_colab(monkeypatch, refuse)
+    monkeypatch.chdir(tmp_path)
+    namespace = run("output_dir")
+    out = capsys.readouterr().out
+    assert namespace["OUTPUT_DIR"] == Path("outputs") and (tmp_path / "outputs").is_dir()
+    assert "Google ドライブをマウントできませんでした（mount failed）" in out and "切断されると消える" in out
+
+
+# --- merging only when the 16-bit model fits --------------------------------------------------------
+
+
+@pytest.fixture
+def merge_namespace(hub, tmp_path, monkeypatch) -> dict:
+    """What the merge cell finds after training: a saved adapter, the model and trainer still in memory."""
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    monkeypatch.chdir(tmp_path)
+    base = AutoModelForCausalLM.from_pretrained("stabilityai/japanese-stablelm-base-gamma-7b")
+    adapter = get_peft_model(base, LoraConfig(r=4, target_modules="all-linear", task_type="CAUSAL_LM"))
+    adapter.save_pretrained(tmp_path / "adapter")
+    return {
+        "__name__": "__main__",
+        "model": adapter,
+        "trainer": object(),
+        "MODEL_ID": "stabilityai/japanese-stablelm-base-gamma-7b",
+        "ADAPTER_DIR": tmp_path / "adapter",
+        "DTYPE": torch.bfloat16,
+        "tokenizer": AutoTokenizer.from_pretrained("stabilityai/japanese-stablelm-base-gamma-7b"),
+    }
+
+
+@pytest.mark.parametrize(
+    ("ram_gb", "disk_gb"),
+    [(0.001, 100.0), (100.0, 0.001)],  # the stand-in needs about 0.01 GB in 16 bits
+    ids=["too-little-memory", "too-little-disk"],
+)
+def test_merge_refuses_when_the_16_bit_model_would_not_fit(merge_namespace, monkeypatch, ram_gb, disk_gb):
+    import shutil
+
+    import psutil
+
+    monkeypatch.setattr(psutil, "virtual_memory", lambda: SimpleNamespace(available=ram_gb * 1e9))
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: SimpleNamespace(free=disk_gb * 1e9))
+    with pytest.raises(RuntimeError, match="空きが足りません") as error:
+        run("merge", merge_namespace)
+    message = str(error.value)
+    assert f"CPU のメモリ {ram_gb:.1f} GB" in message and f"ディスク {disk_gb:.1f} GB" in message
+    assert "マージしなくてもそのまま使えます" in message and str(merge_namespace["ADAPTER_DIR"]) in message
+    assert (merge_namespace["ADAPTER_DIR"] / "adapter_model.safetensors").exists()  # nothing trained is lost
+    assert not Path("outputs/summary-merged").exists()
+
+
+def test_merge_counts_the_16_bit_size_from_the_model_config(merge_namespace, monkeypatch):
+    import psutil
+
+    monkeypatch.setattr(psutil, "virtual_memory", lambda: SimpleNamespace(available=100e9))
+    namespace = run("merge", merge_namespace)
+    params = sum(p.numel() for p in namespace["merged_model"].parameters())
+    assert namespace["needed_gb"] == params * 2 / 1e9
+    assert (Path("outputs/summary-merged") / "model.safetensors").exists()

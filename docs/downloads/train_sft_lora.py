@@ -10,6 +10,7 @@
 #     "accelerate==1.15.0",
 #     "huggingface_hub==2.4.0",
 #     "bitsandbytes==0.50.2",
+#     "psutil==7.2.2",
 #     "matplotlib==3.11.2",
 #     "fugashi==1.5.2",
 #     "unidic-lite==1.0.8",
@@ -25,7 +26,7 @@ tests/tools/build_forms.py が生成したファイルです。直接編集せ�
 使い方（GPU のあるマシンで）:
 
     uv run train_sft_lora.py                       # 依存ライブラリは下の script ブロックから入ります
-    pip install "torch==2.13.0" "transformers==5.24.0" "trl==1.16.0" "peft==0.21.2" "datasets==5.2.0" "accelerate==1.15.0" "huggingface_hub==2.4.0" "bitsandbytes==0.50.2" "matplotlib==3.11.2" "fugashi==1.5.2" "unidic-lite==1.0.8" "neologdn==0.5.6" "rouge-score==0.1.2"
+    pip install "torch==2.13.0" "transformers==5.24.0" "trl==1.16.0" "peft==0.21.2" "datasets==5.2.0" "accelerate==1.15.0" "huggingface_hub==2.4.0" "bitsandbytes==0.50.2" "psutil==7.2.2" "matplotlib==3.11.2" "fugashi==1.5.2" "unidic-lite==1.0.8" "neologdn==0.5.6" "rouge-score==0.1.2"
     python train_sft_lora.py --variant qlora_t4   # 16 GB の GPU（T4 など）
     accelerate launch --config_file accelerate_multi_gpu.yaml train_sft_lora.py   # 複数 GPU
 
@@ -53,24 +54,38 @@ CELLS = [
         None,
         True,
         None,
-        r'''import warnings
+        r'''import os
 
 import torch
+
+BF16_TAB_MIN_GIB = 20  # bf16 LoRA の見積もり（約 18 GB）に余裕を見た値
+QLORA_TAB_MIN_GIB = 12  # 4bit QLoRA の見積もり（約 7 GB）に、評価や生成の分の余裕を見た値
+# テストのときだけ 1 にします。GPU なしでも最後まで動かしますが、7B モデルの学習には使えません。
+ALLOW_CPU = os.environ.get("HANDSON_ALLOW_CPU") == "1"
 
 if torch.cuda.is_available():
     gpu = torch.cuda.get_device_properties(0)
     gpu_memory_gib = gpu.total_memory / 1024**3
-    print(f"GPU: {gpu.name}（メモリ {gpu_memory_gib:.1f} GiB）")
-    if torch.cuda.is_bf16_supported() and gpu_memory_gib >= 20:
+    major, minor = torch.cuda.get_device_capability(0)
+    # bf16 の計算回路は Compute Capability 8.0（Ampere）以降にあります。
+    # torch.cuda.is_bf16_supported() はソフトウェアでのエミュレーションでも True を返すので使いません。
+    has_bf16 = (major, minor) >= (8, 0)
+    print(f"GPU: {gpu.name}（メモリ {gpu_memory_gib:.1f} GiB、Compute Capability {major}.{minor}）")
+    if has_bf16 and gpu_memory_gib >= BF16_TAB_MIN_GIB:
         print("→ 設定は「24 GB 以上（bf16 LoRA）」のタブを選んでください。")
-    else:
+    elif gpu_memory_gib >= QLORA_TAB_MIN_GIB:
         print("→ 設定は「T4 16 GB（4bit QLoRA）」のタブを選んでください。")
+    else:
+        raise RuntimeError(
+            f"この GPU（{gpu.name}、{gpu_memory_gib:.1f} GiB）では、7B モデルの学習にメモリが足りません。"
+            f"{QLORA_TAB_MIN_GIB} GiB 以上の GPU（Colab なら T4）に切り替えてから、最初のセルからやり直してください。"
+        )
+elif ALLOW_CPU:
+    print("GPU がありません。HANDSON_ALLOW_CPU=1 なので CPU で続けます（テスト用です。7B モデルでは終わりません）。")
 else:
-    warnings.warn(
-        "GPU が見つかりません。このままでは 7B モデルの学習は現実的な時間で終わりません。\n"
-        "Colab なら「ランタイム」→「ランタイムのタイプを変更」で T4 GPU などを選び、"
-        "このセルからやり直してください。",
-        stacklevel=1,
+    raise RuntimeError(
+        "GPU が見つかりません。このまま 7B モデルを CPU で学習すると、現実的な時間では終わりません。\n"
+        "Colab なら「ランタイム」→「ランタイムのタイプを変更」で T4 GPU などを選び、最初のセルからやり直してください。"
     )
 ''',
     ),
@@ -85,6 +100,40 @@ else:
 # Colab のシークレット HF_TOKEN や、以前のログインがあればそのまま使います。
 if get_token() is None:
     login()
+''',
+    ),
+    # --- handson/output_dir.py
+    (
+        'output_dir',
+        None,
+        False,
+        None,
+        r'''from pathlib import Path
+
+DRIVE_FOLDER = Path("/content/drive/MyDrive/sft-lora-handson")
+HUB_REPO_NAME = "japanese-stablelm-gamma-7b-summary-lora"  # Hub に上げるときのリポジトリ名（8 で使います）
+
+
+def choose_output_dir():
+    """Colab なら Google ドライブのフォルダー（切断されても消えません）、それ以外なら outputs/ を保存先にします。"""
+    try:
+        from google.colab import drive
+    except ImportError:
+        return Path("outputs")  # Colab ではない（GPU サーバーや手元の Jupyter）
+    try:
+        drive.mount("/content/drive")
+    except Exception as error:  # アクセスを許可しなかった、時間切れになった、など: ドライブなしで続けます
+        print(
+            f"Google ドライブをマウントできませんでした（{error}）。代わりに outputs/ に保存します。\n"
+            "ランタイムが切断されると消えるので、学習が終わったらアダプターを Hub に上げるかダウンロードしてください。"
+        )
+        return Path("outputs")
+    return DRIVE_FOLDER
+
+
+OUTPUT_DIR = choose_output_dir()
+OUTPUT_DIR.mkdir(parents=True, exist_ok=True)
+print(f"保存先: {OUTPUT_DIR.resolve()}")
 ''',
     ),
     # --- handson/load_tokenizer.py
@@ -272,21 +321,32 @@ print(train_dataset[0]["prompt"] + train_dataset[0]["completion"])
         None,
         r'''import torch
 
+GENERATION_BATCH_SIZE = 8  # 何行ずつまとめて生成するか。GPU のメモリが足りなければ減らします
 
-def summarize(model, instruction, text, max_new_tokens=256):
-    """build_prompt で組み立てたプロンプトの続き（＝要約）を生成して返します。"""
+if tokenizer.pad_token is None:
+    tokenizer.pad_token = tokenizer.eos_token  # このモデルには pad トークンがないので、EOS で詰めます
+
+
+def summarize(model, rows, max_new_tokens=256, batch_size=GENERATION_BATCH_SIZE):
+    """rows（instruction と input を持つ行）の要約を、batch_size 行ずつまとめて生成して返します。"""
     model.eval()  # 学習直後は学習モードのままです。ドロップアウトを止め、KV キャッシュを使って生成します
-    inputs = tokenizer(build_prompt(instruction, text), return_tensors="pt").to(model.device)
-    with torch.no_grad():
-        output_ids = model.generate(
-            **inputs,
-            max_new_tokens=max_new_tokens,  # 止まらないときの上限
-            do_sample=False,  # 毎回同じ結果になるよう、最も確からしいトークンを選びます
-            eos_token_id=tokenizer.eos_token_id,  # EOS が出たら止まります
-            pad_token_id=tokenizer.eos_token_id,  # このモデルには pad トークンがありません
-        )
-    new_tokens = output_ids[0, inputs["input_ids"].shape[1] :]
-    return tokenizer.decode(new_tokens, skip_special_tokens=True)
+    rows = list(rows)
+    summaries = []
+    for start in range(0, len(rows), batch_size):
+        prompts = [build_prompt(row["instruction"], row["input"]) for row in rows[start : start + batch_size]]
+        # 長さの違うプロンプトは左に詰めます。右に詰めると、詰め物の後ろに続きを書くことになります
+        inputs = tokenizer(prompts, return_tensors="pt", padding=True, padding_side="left").to(model.device)
+        with torch.no_grad():
+            output_ids = model.generate(
+                **inputs,
+                max_new_tokens=max_new_tokens,  # 止まらないときの上限
+                do_sample=False,  # 毎回同じ結果になるよう、最も確からしいトークンを選びます
+                eos_token_id=tokenizer.eos_token_id,  # EOS が出たら止まります
+                pad_token_id=tokenizer.pad_token_id,
+            )
+        new_tokens = output_ids[:, inputs["input_ids"].shape[1] :]
+        summaries += tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
+    return summaries
 ''',
     ),
     # --- handson/before_training.py
@@ -295,14 +355,19 @@ def summarize(model, instruction, text, max_new_tokens=256):
         None,
         True,
         None,
-        r'''examples = splits["test"].select(range(3))
-before = [summarize(model, row["instruction"], row["input"]) for row in examples]
+        r'''import time
+
+examples = splits["test"].select(range(3))
+started = time.perf_counter()
+before = summarize(model, examples)  # 3 行をまとめて 1 回で生成します
+seconds_per_batch = time.perf_counter() - started  # 7 の評価にかかる時間の見積もりに使います
 
 for row, generated in zip(examples, before):
     print("【入力】", row["input"][:80], "…")
     print("【正解の要約】", row["output"])
     print("【学習前のモデル】", generated)
     print("-" * 40)
+print(f"生成にかかった時間: {seconds_per_batch:.0f} 秒（{len(examples)} 行をまとめて）")
 ''',
     ),
     # --- handson/lora_config.py
@@ -332,7 +397,7 @@ peft_config = LoraConfig(
 from trl import SFTConfig
 
 training_args = SFTConfig(
-    output_dir="outputs/japanese-stablelm-gamma-7b-summary",
+    output_dir=str(OUTPUT_DIR / "checkpoints"),  # 途中経過（チェックポイント）の保存先
     num_train_epochs=1,
     per_device_train_batch_size=2,
     gradient_accumulation_steps=8,  # 2 × 8 = 16 例ごとに重みを更新します
@@ -345,7 +410,9 @@ training_args = SFTConfig(
     logging_steps=5,
     eval_strategy="steps",
     eval_steps=20,
-    save_strategy="no",  # 最後に手で保存します
+    save_strategy="steps",
+    save_steps=20,  # 20 回の更新ごとに途中経過を保存します。切断されても、そこから再開できます
+    save_total_limit=2,  # 古いものから消して、最新の 2 つだけ残します
     report_to="none",
     use_cpu=not torch.cuda.is_available(),
 )
@@ -361,7 +428,7 @@ training_args = SFTConfig(
 from trl import SFTConfig
 
 training_args = SFTConfig(
-    output_dir="outputs/japanese-stablelm-gamma-7b-summary",
+    output_dir=str(OUTPUT_DIR / "checkpoints"),  # 途中経過（チェックポイント）の保存先
     num_train_epochs=1,
     per_device_train_batch_size=2,
     gradient_accumulation_steps=8,  # 2 × 8 = 16 例ごとに重みを更新します
@@ -369,12 +436,14 @@ training_args = SFTConfig(
     lr_scheduler_type="cosine",
     warmup_steps=0.03,  # 1 未満は全ステップに対する割合です
     max_length=MAX_LENGTH,
-    fp16=True,  # T4 は bf16 に対応していません
+    fp16=True,  # T4 は bf16 の計算ができないので fp16 で計算します（アダプターの重みは TRL が bf16 で持ちます）
     activation_checkpointing=True,  # 計算を少し増やして、メモリを大きく減らします（勾配チェックポイント）
     logging_steps=5,
     eval_strategy="steps",
     eval_steps=20,
-    save_strategy="no",  # 最後に手で保存します
+    save_strategy="steps",
+    save_steps=20,  # 20 回の更新ごとに途中経過を保存します。切断されても、そこから再開できます
+    save_total_limit=2,  # 古いものから消して、最新の 2 つだけ残します
     report_to="none",
     use_cpu=not torch.cuda.is_available(),
 )
@@ -427,7 +496,10 @@ class SpeedAndMemoryCallback(TrainerCallback):
         None,
         False,
         None,
-        r'''from trl import SFTTrainer
+        r'''from pathlib import Path
+
+from transformers.trainer_utils import get_last_checkpoint
+from trl import SFTTrainer
 
 trainer = SFTTrainer(
     model=model,
@@ -439,7 +511,13 @@ trainer = SFTTrainer(
     callbacks=[SpeedAndMemoryCallback()],  # 前のセルのコールバック
 )
 trainer.model.print_trainable_parameters()
-trainer.train()
+
+# 途中経過が保存されていれば、その続きから学習します（切断された後に、このセルをもう一度実行したとき）
+checkpoint_dir = Path(training_args.output_dir)
+last_checkpoint = get_last_checkpoint(checkpoint_dir) if checkpoint_dir.is_dir() else None
+if last_checkpoint:
+    print(f"途中経過 {last_checkpoint} から再開します。")
+trainer.train(resume_from_checkpoint=last_checkpoint)
 ''',
     ),
     # --- handson/plot_loss.py
@@ -473,7 +551,7 @@ plt.show()
         None,
         True,
         None,
-        r'''after = [summarize(trainer.model, row["instruction"], row["input"]) for row in examples]
+        r'''after = summarize(trainer.model, examples)
 
 for row, old, new in zip(examples, before, after):
     print("【正解の要約】", row["output"])
@@ -519,14 +597,19 @@ def rouge2(predictions, references):
         None,
         True,
         None,
-        r'''EVAL_ROWS = 30  # 生成には時間がかかるので、評価用データの先頭から最大 30 行で比べます
+        r'''import math
+
+EVAL_ROWS = 30  # 生成には時間がかかるので、評価用データの先頭から最大 30 行で比べます
 
 eval_rows = splits["test"].select(range(min(EVAL_ROWS, len(splits["test"]))))
 references = [row["output"] for row in eval_rows]
+# 学習前と学習後で 1 回ずつ、GENERATION_BATCH_SIZE 行ずつまとめて生成します。時間は 4 で測った速さからの目安です。
+batches = 2 * math.ceil(len(eval_rows) / GENERATION_BATCH_SIZE)
+print(f"{len(eval_rows)} 行を学習前と学習後で要約します。約 {batches * seconds_per_batch / 60:.0f} 分かかる見込みです。")
 
 with trainer.model.disable_adapter():  # LoRA を外す＝学習前の基盤モデル（基盤の重みは学習で変わりません）
-    base_summaries = [summarize(trainer.model, row["instruction"], row["input"]) for row in eval_rows]
-tuned_summaries = [summarize(trainer.model, row["instruction"], row["input"]) for row in eval_rows]
+    base_summaries = summarize(trainer.model, eval_rows)
+tuned_summaries = summarize(trainer.model, eval_rows)
 
 rouge_before, rouge_after = rouge2(base_summaries, references), rouge2(tuned_summaries, references)
 print(f"評価用データ {len(eval_rows)} 行の ROUGE-2（F 値 × 100）: 学習前 {rouge_before:.2f} → 学習後 {rouge_after:.2f}")
@@ -538,39 +621,12 @@ print(f"評価用データ {len(eval_rows)} 行の ROUGE-2（F 値 × 100）: �
         None,
         True,
         None,
-        r'''from pathlib import Path
+        r'''ADAPTER_DIR = OUTPUT_DIR / "summary-lora-adapter"
 
-ADAPTER_DIR = Path("outputs/summary-lora-adapter")
-
-trainer.save_model(ADAPTER_DIR)  # LoRA の重みだけ（数十 MB）とトークナイザーを保存します
+trainer.save_model(ADAPTER_DIR)  # LoRA の重み（アダプター）とトークナイザーを保存します。基盤モデルの重みは含みません
+adapter_mb = (ADAPTER_DIR / "adapter_model.safetensors").stat().st_size / 1e6
+print(f"保存しました: {ADAPTER_DIR}（アダプターの重み {adapter_mb:.0f} MB）")
 print(sorted(path.name for path in ADAPTER_DIR.iterdir()))
-''',
-    ),
-    # --- handson/merge.py
-    (
-        'merge',
-        None,
-        True,
-        None,
-        r'''import gc
-from pathlib import Path
-
-import torch
-from peft import AutoPeftModelForCausalLM
-
-MERGED_DIR = Path("outputs/summary-merged")
-
-# 学習に使ったモデルを片付けて、GPU メモリを空けます。
-del model, trainer
-gc.collect()
-torch.cuda.empty_cache()
-
-# 4bit の重みには足し込めないので、基盤モデルを 16bit で読み直してからマージします。
-adapter_model = AutoPeftModelForCausalLM.from_pretrained(ADAPTER_DIR, dtype=DTYPE, device_map="auto")
-merged_model = adapter_model.merge_and_unload()
-merged_model.save_pretrained(MERGED_DIR)
-tokenizer.save_pretrained(MERGED_DIR)
-print(sorted(path.name for path in MERGED_DIR.iterdir()))
 ''',
     ),
     # --- handson/push_to_hub.py
@@ -583,15 +639,62 @@ print(sorted(path.name for path in MERGED_DIR.iterdir()))
 
 if get_token() is None:
     raise RuntimeError(
-        "Hugging Face にログインしていないので公開できません。"
+        "Hugging Face にログインしていないのでアップロードできません。"
         "書き込み（write）権限のあるトークンで login() を実行してから、このセルをもう一度実行してください。"
     )
 
 api = HfApi()
-repo_id = f"{api.whoami()['name']}/japanese-stablelm-gamma-7b-summary-lora"
-api.create_repo(repo_id, private=True, exist_ok=True)  # まずは非公開で作ります
+repo_id = f"{api.whoami()['name']}/{HUB_REPO_NAME}"
+api.create_repo(repo_id, private=True, exist_ok=True)  # まずは自分だけが見られる非公開のリポジトリにします
 api.upload_folder(repo_id=repo_id, folder_path=ADAPTER_DIR)
-print(f"公開しました: https://huggingface.co/{repo_id}")
+print(f"非公開のリポジトリにアップロードしました: https://huggingface.co/{repo_id}")
+''',
+    ),
+    # --- handson/merge.py
+    (
+        'merge',
+        None,
+        True,
+        None,
+        r'''import gc
+import shutil
+from pathlib import Path
+
+import psutil
+import torch
+from accelerate import init_empty_weights
+from peft import AutoPeftModelForCausalLM
+from transformers import AutoConfig, AutoModelForCausalLM
+
+MERGED_DIR = Path("outputs/summary-merged")  # 16 ビットで約 14.5 GB あるので、Google ドライブには置きません
+
+# 学習に使ったモデルを片付けて、GPU メモリを空けます（アダプターは保存済みです）。
+del model, trainer
+gc.collect()
+torch.cuda.empty_cache()
+
+# 16 ビットの基盤モデルが載るかを、読み込む前に確かめます（重みを読み込まずに数えます）。
+with init_empty_weights():
+    empty_model = AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(MODEL_ID))
+needed_gb = sum(p.numel() for p in empty_model.parameters()) * 2 / 1e9  # 16 ビットは 1 パラメータ 2 バイト
+gpu_free_gb = torch.cuda.mem_get_info()[0] / 1e9 if torch.cuda.is_available() else 0.0
+ram_free_gb = psutil.virtual_memory().available / 1e9
+MERGED_DIR.parent.mkdir(parents=True, exist_ok=True)
+disk_free_gb = shutil.disk_usage(MERGED_DIR.parent).free / 1e9
+if gpu_free_gb + ram_free_gb < 1.2 * needed_gb or disk_free_gb < 1.1 * needed_gb:
+    raise RuntimeError(
+        f"マージには 16 ビットの基盤モデル（約 {needed_gb:.1f} GB）を読み込みますが、空きが足りません"
+        f"（GPU {gpu_free_gb:.1f} GB + CPU のメモリ {ram_free_gb:.1f} GB、ディスク {disk_free_gb:.1f} GB）。\n"
+        f"学習したアダプターは {ADAPTER_DIR} に保存してあるので、マージしなくてもそのまま使えます"
+        "（「次の日に使う」のページ）。マージしたモデルが必要なら、メモリの大きいマシンでこのセルを実行してください。"
+    )
+
+# 4bit の重みには足し込めないので、基盤モデルを 16 ビットで読み直してからマージします。
+adapter_model = AutoPeftModelForCausalLM.from_pretrained(ADAPTER_DIR, dtype=DTYPE, device_map="auto")
+merged_model = adapter_model.merge_and_unload()
+merged_model.save_pretrained(MERGED_DIR)
+tokenizer.save_pretrained(MERGED_DIR)
+print(sorted(path.name for path in MERGED_DIR.iterdir()))
 ''',
     ),
 ]

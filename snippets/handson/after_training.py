@@ -1,4 +1,4 @@
-after = [summarize(trainer.model, row["instruction"], row["input"]) for row in examples]
+after = summarize(trainer.model, examples)
 
 for row, old, new in zip(examples, before, after):
     print("【正解の要約】", row["output"])

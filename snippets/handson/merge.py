@@ -1,17 +1,37 @@
 import gc
+import shutil
 from pathlib import Path
 
+import psutil
 import torch
+from accelerate import init_empty_weights
 from peft import AutoPeftModelForCausalLM
+from transformers import AutoConfig, AutoModelForCausalLM
 
-MERGED_DIR = Path("outputs/summary-merged")
+MERGED_DIR = Path("outputs/summary-merged")  # 16 ビットで約 14.5 GB あるので、Google ドライブには置きません
 
-# 学習に使ったモデルを片付けて、GPU メモリを空けます。
+# 学習に使ったモデルを片付けて、GPU メモリを空けます（アダプターは保存済みです）。
 del model, trainer
 gc.collect()
 torch.cuda.empty_cache()
 
-# 4bit の重みには足し込めないので、基盤モデルを 16bit で読み直してからマージします。
+# 16 ビットの基盤モデルが載るかを、読み込む前に確かめます（重みを読み込まずに数えます）。
+with init_empty_weights():
+    empty_model = AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(MODEL_ID))
+needed_gb = sum(p.numel() for p in empty_model.parameters()) * 2 / 1e9  # 16 ビットは 1 パラメータ 2 バイト
+gpu_free_gb = torch.cuda.mem_get_info()[0] / 1e9 if torch.cuda.is_available() else 0.0
+ram_free_gb = psutil.virtual_memory().available / 1e9
+MERGED_DIR.parent.mkdir(parents=True, exist_ok=True)
+disk_free_gb = shutil.disk_usage(MERGED_DIR.parent).free / 1e9
+if gpu_free_gb + ram_free_gb < 1.2 * needed_gb or disk_free_gb < 1.1 * needed_gb:
+    raise RuntimeError(
+        f"マージには 16 ビットの基盤モデル（約 {needed_gb:.1f} GB）を読み込みますが、空きが足りません"
+        f"（GPU {gpu_free_gb:.1f} GB + CPU のメモリ {ram_free_gb:.1f} GB、ディスク {disk_free_gb:.1f} GB）。\n"
+        f"学習したアダプターは {ADAPTER_DIR} に保存してあるので、マージしなくてもそのまま使えます"
+        "（「次の日に使う」のページ）。マージしたモデルが必要なら、メモリの大きいマシンでこのセルを実行してください。"
+    )
+
+# 4bit の重みには足し込めないので、基盤モデルを 16 ビットで読み直してからマージします。
 adapter_model = AutoPeftModelForCausalLM.from_pretrained(ADAPTER_DIR, dtype=DTYPE, device_map="auto")
 merged_model = adapter_model.merge_and_unload()
 merged_model.save_pretrained(MERGED_DIR)

@@ -405,6 +405,24 @@ def rows_table(report: dict) -> str:
     return "\n".join(lines)
 
 
+def steps_include(report: dict) -> str:
+    """One sentence for step 6: how many updates and evaluations the learner will see."""
+    choice = next(c for c in report["choices"] if c["max_length"] == report["max_length"])
+    parts = []
+    for variant, s in report["settings"].items():
+        steps = choice["tabs"][variant]["steps_per_epoch"]
+        parts.append(
+            f"{TAB_LABEL[variant]} のタブでは {s['batch_size']} × {s['accumulation']} = "
+            f"{s['batch_size'] * s['accumulation']} 例ごとに 1 回更新するので {n(steps)} 回"
+            f"（評価は {s['eval_steps']} 回ごとに {steps // s['eval_steps']} 回）"
+        )
+    return (
+        f"<!-- {GENERATED} -->\n"
+        f"実際のデータセットでは、学習用の {n(choice['train'])} 行を 1 エポック学習します。"
+        f"更新の回数は、{'、'.join(parts)}です。\n"
+    )
+
+
 def near_copy_include(report: dict) -> str:
     near = report["near_copy"]
     lines = [
@@ -581,6 +599,7 @@ def write(report: dict, out: Path) -> list[Path]:
         "dataset-provenance.md": f"<!-- {GENERATED} -->\n{provenance(report)}\n",
         "dataset-rows.md": rows_table(report),
         "dataset-near-copies.md": near_copy_include(report),
+        "handson-steps.md": steps_include(report),
         "dataset-lengths.md": lengths_include(report),
         "dataset-max-length.md": tradeoff_include(report),
         "handson-time.md": time_include(report),

@@ -83,7 +83,7 @@ def open_page(page, site_url, path, scheme="light"):
 # Pictures the issue asks for, by what their labels say.
 EXPECTED_DIAGRAMS = {
     "concepts/lora.md": ("凍結", "学習する", "α / r"),  # LoRA: W frozen beside the trained A and B
-    "index.md": ("0. 準備", "SFTTrainer", "保存・マージ・公開"),  # the flow of the hands-on
+    "index.md": ("0. 準備", "SFTTrainer", "保存・公開・マージ"),  # the flow of the hands-on
 }
 
 
