@@ -30,3 +30,31 @@ def hub() -> Path:
     """The stand-in model and dataset, installed once per test session."""
     standin.install_hub(HF_HOME)
     return HF_HOME
+
+
+# The site's address and repository (mkdocs.yml reads them from these variables; see README).
+URL_VARIABLES = ("REPO_URL", "SITE_URL")
+
+
+@pytest.fixture(scope="session")
+def local_site(tmp_path_factory) -> tuple[Path, str]:
+    """``mkdocs build --strict`` as on a developer's machine: without REPO_URL and SITE_URL.
+
+    Built once per session: ``(site folder, build log)``. tests/browser/ builds the deployed form.
+    """
+    import subprocess
+    import sys
+
+    site = tmp_path_factory.mktemp("local-site") / "site"
+    env = {key: value for key, value in os.environ.items() if key not in URL_VARIABLES}
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
+        cwd=Path(__file__).resolve().parents[1],
+        env={**env, "NO_MKDOCS_2_WARNING": "1"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, log
+    return site, log

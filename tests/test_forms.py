@@ -22,6 +22,7 @@ import pytest
 
 import standin
 from handson_page import DOCS, HANDSON_PAGE, ROOT, cells_for
+from learner_files import DEPLOYED, secrets_in
 
 sys.path.insert(0, str(Path(__file__).parent / "tools"))
 import build_forms  # noqa: E402
@@ -33,8 +34,21 @@ REPO_ID = "standin-user/japanese-stablelm-gamma-7b-summary-lora"
 # --- generated files are fresh ------------------------------------------------------------------
 
 
+@pytest.fixture
+def unknown_urls(monkeypatch):
+    """As on a developer's machine: no REPO_URL, no SITE_URL (the committed files are made so)."""
+    monkeypatch.delenv("REPO_URL", raising=False)
+    monkeypatch.delenv("SITE_URL", raising=False)
+
+
+@pytest.fixture
+def known_urls(monkeypatch):
+    for name, value in DEPLOYED.items():
+        monkeypatch.setenv(name, value)
+
+
 @pytest.mark.parametrize("path", list(build_forms.outputs()), ids=lambda p: p.relative_to(ROOT).as_posix())
-def test_generated_file_is_fresh(path):
+def test_generated_file_is_fresh(path, unknown_urls):
     expected = build_forms.outputs()[path]
     assert path.exists() and path.read_text(encoding="utf-8") == expected, (
         f"{path.relative_to(ROOT)} が古くなっています。`python tests/tools/build_forms.py` で生成し直してください。"
@@ -110,17 +124,71 @@ def test_hands_on_page_shows_the_tested_versions_in_setup():
     assert all(f"{name} {version}" in include for name, version in build_forms.pins().items())
 
 
-def test_colab_badge_points_at_the_committed_notebook():
-    first = source(notebook()["cells"][0])
-    repo = re.search(r"^repo_url:\s*(\S+)", (ROOT / "mkdocs.yml").read_text(encoding="utf-8"), re.M)[1]
-    owner_repo = repo.removeprefix("https://github.com/")
-    expected = f"https://colab.research.google.com/github/{owner_repo}/blob/main/docs/notebooks/handson.ipynb"
-    assert f"]({expected})" in first and "colab-badge.svg" in first
+def markdown_of(notebook_text: str) -> str:
+    cells = json.loads(notebook_text)["cells"]
+    return "\n".join(source(c) for c in cells if c["cell_type"] == "markdown")
+
+
+def relative_page_links() -> list[str]:
+    """The hands-on page's links to other pages of the site (relative .md links)."""
+    return re.findall(r"\]\(([\w/.-]+\.md(?:#[\w-]+)?)\)", HANDSON_PAGE.read_text(encoding="utf-8"))
+
+
+def test_known_urls_give_a_colab_badge_and_absolute_links_to_the_site(known_urls):
+    """The deployed copy: the badge opens the notebook that the deployed site itself serves."""
+    colab = (
+        "https://colab.research.google.com/github/handson-ci/sft-lora-handson-ja/blob/gh-pages"
+        "/notebooks/handson/handson.ipynb"  # mkdocs gh-deploy's branch; the site keeps the .ipynb next to its page
+    )
+    assert build_forms.colab_url() == colab
+    text = build_forms.notebook_json()
+    first = json.loads(text)["cells"][0]
+    assert source(first) == f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({colab})"
     # The badge image is on another host: the site drops the cell and shows its own button (same address).
-    assert notebook()["cells"][0]["metadata"]["tags"] == ["colab-badge"]
+    assert first["metadata"]["tags"] == ["colab-badge"]
     assert "remove_cell_tags: [colab-badge]" in (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+
+    markdown = markdown_of(text)
+    site = DEPLOYED["SITE_URL"]
+    pages = relative_page_links()
+    addresses = [re.sub(r"\.md\b", "/", re.sub(r"(^|/)index\.md", r"\1", path)) for path in pages]
+    assert pages and all(f"]({site}{address})" in markdown for address in addresses), "links to pages become absolute"
+    assert f"]({site}handson/)" in markdown and f"]({site}versions/)" in markdown
+    assert "サイトの「" not in markdown and "ノートブックをアップロード" not in markdown
+    assert f"[Colab で開く]({colab})" in build_forms.tested_versions_include()
+
+
+def test_unknown_urls_give_no_colab_link_and_no_site_address(unknown_urls):
+    """The committed copy and a local build: nothing to link to, so say how to upload to Colab."""
+    assert build_forms.colab_url() is None and build_forms.site_url() is None
+    text = build_forms.notebook_json()
+    cells = json.loads(text)["cells"]
+    assert all("colab-badge" not in c["metadata"].get("tags", []) for c in cells)
+    markdown = markdown_of(text)
+    assert "colab.research.google.com" not in markdown and "http://" not in markdown
+    assert "「ファイル」→「ノートブックをアップロード」" in markdown
+    targets = re.findall(r"\]\(([^)\s]+)\)", markdown)
+    assert all(t.startswith(("https://", "#")) for t in targets), targets  # no relative link: Colab can't follow it
+    named = re.findall(r"サイトの「([^」]+)」のページ", markdown)
+    assert len(named) >= len(relative_page_links())  # each link to a page became the page's name
+    include = build_forms.tested_versions_include()
+    assert "colab.research.google.com" not in include and "「ファイル」→「ノートブックをアップロード」" in include
+
+
+def test_a_repository_off_github_is_refused_in_japanese(monkeypatch):
+    monkeypatch.setenv("REPO_URL", "https://gitlab.com/someone/sft-lora-handson-ja")
+    with pytest.raises(SystemExit, match="Colab は GitHub にあるノートブックしか開けません"):
+        build_forms.colab_url()
+
+
+def test_site_colab_button_is_built_like_the_badge():
+    """docs/overrides/main.html makes the notebook page's button from the same parts as colab_url()
+    (tests/browser/test_browser_notebook.py compares the two on the deployed build)."""
     template = (DOCS / "overrides" / "main.html").read_text(encoding="utf-8")
-    assert "https://colab.research.google.com/github/{{ repo }}/blob/main/docs/{{ page.file.src_uri }}" in template
+    assert (
+        "https://colab.research.google.com/github/{{ repo }}/blob/{{ config.remote_branch }}/{{ notebook }}" in template
+    )
+    assert "{% if config.repo_url" in template
 
 
 # Generation length: the cells ask for up to 256 new tokens, and the random stand-in never says EOS.
@@ -223,6 +291,9 @@ def test_notebook_runs_top_to_bottom(executed_notebook):
     create, upload = facts["hub_calls"]
     assert create == ["create_repo", REPO_ID, {"private": True, "exist_ok": True}]
     assert upload[:2] == ["upload_folder", REPO_ID] and "adapter_model.safetensors" in upload[2]
+
+    # The kernel had a token (HF_TOKEN, as a Colab secret gives it): no cell shows it.
+    assert secrets_in(json.dumps([c.outputs for c in code], ensure_ascii=False)) == []
 
 
 # --- the standalone script ----------------------------------------------------------------------
@@ -340,3 +411,4 @@ def test_two_processes_train_one_model(ddp_run):
     assert stdout.count("設定: 24 GB 以上（bf16 LoRA） / モデル stabilityai/japanese-stablelm-base-gamma-7b") == 1
     assert "分散学習: このプロセスは cpu にモデル全体を読み込みます。" in stdout
     assert stdout.count("trainable params") == 1  # the other process's cell output is kept quiet
+    assert secrets_in(stdout + (workdir / "log.txt").read_text()) == []  # HF_TOKEN was set: never printed

@@ -3,8 +3,15 @@
 Once per test session: build the site with mkdocs into a temporary folder (started in the
 background when pytest collects this folder), serve it with http.server on 127.0.0.1 (a free
 port, in a thread) and start one headless chromium with one tab that the tests share.
+
 Every request the browser makes is routed through ``offsite``: a request for any host
 other than 127.0.0.1 is aborted and recorded, and the test that made it fails.
+
+The site is built as the deployment builds it (.github/workflows/pages.yml): with REPO_URL and
+SITE_URL set (``DEPLOYED``, a repository handson-ci/sft-lora-handson-ja), so the header links to the
+repository and the notebook page has its Colab button; and it is served under the site's path
+(/sft-lora-handson-ja/), as GitHub Pages serves a project site. A local build (no URLs) is
+checked without a browser in tests/test_links.py.
 
 Without chromium or playwright the tests skip with the reason; in CI (``CI=true``) they fail.
 """
@@ -26,6 +33,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from learner_files import DEPLOYED  # tests/learner_files.py: what the deployment sets
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -39,6 +47,7 @@ CHROMIUM_FLAGS = [
     "--no-first-run",
 ]
 LOCAL_HOST = "127.0.0.1"
+SITE_PATH = urlsplit(DEPLOYED["SITE_URL"]).path  # /sft-lora-handson-ja/
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 # Material draws each ```mermaid fence into a *closed* shadow root. Opening it (before any
@@ -80,17 +89,18 @@ def pytest_runtest_makereport(item, call):
 
 def _start_build() -> tuple[subprocess.Popen, Path]:
     """Build the site in the background from collection on: it overlaps with collecting the other tests."""
-    site = Path(tempfile.mkdtemp(prefix="site-browser-")) / "site"
+    root = Path(tempfile.mkdtemp(prefix="site-browser-"))  # served; the site lies at its path under it
+    site = root / SITE_PATH.strip("/")
     process = subprocess.Popen(
-        # tests/test_site.py holds the build to --strict; here a warning must not hide the browser checks.
+        # Warnings are checked by tests/browser/test_deployed_site.py; they must not hide the browser checks.
         [sys.executable, "-m", "mkdocs", "build", "--no-strict", "--site-dir", str(site)],
         cwd=ROOT,
-        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+        env={**os.environ, **DEPLOYED, "NO_MKDOCS_2_WARNING": "1"},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
-    atexit.register(lambda: (process.poll() is None and process.kill(), shutil.rmtree(site.parent, True)))
+    atexit.register(lambda: (process.poll() is None and process.kill(), shutil.rmtree(root, True)))
     return process, site
 
 
@@ -98,11 +108,17 @@ _BUILD = _start_build()
 
 
 @pytest.fixture(scope="session")
-def built_site() -> Path:
+def deployed_build() -> tuple[Path, str]:
+    """``(site folder, build log)`` of the site built with the deployment's URLs."""
     process, site = _BUILD
     log, _ = process.communicate(timeout=180)
     assert process.returncode == 0, log
-    return site
+    return site, log
+
+
+@pytest.fixture(scope="session")
+def built_site(deployed_build) -> Path:
+    return deployed_build[0]
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -112,12 +128,14 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 @pytest.fixture(scope="session")
 def site_url(built_site) -> Iterator[str]:
-    handler = functools.partial(_QuietHandler, directory=str(built_site))
+    """The site's address on 127.0.0.1, under the site's path as on GitHub Pages (ends with /)."""
+    served = built_site.parents[len(Path(SITE_PATH.strip("/")).parts) - 1]
+    handler = functools.partial(_QuietHandler, directory=str(served))
     server = http.server.ThreadingHTTPServer((LOCAL_HOST, 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://{LOCAL_HOST}:{server.server_address[1]}/"
+        yield f"http://{LOCAL_HOST}:{server.server_address[1]}{SITE_PATH}"
     finally:
         server.shutdown()
         server.server_close()
@@ -159,7 +177,8 @@ def traffic() -> Traffic:
 def context(browser, site_url, traffic):
     """One browser context for the session: clipboard allowed, every request checked."""
     context = browser.new_context(locale="ja-JP", viewport={"width": 1280, "height": 900})
-    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=site_url.rstrip("/"))
+    origin = "{0.scheme}://{0.netloc}".format(urlsplit(site_url))
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=origin)
     context.add_init_script(FIRST_VISIT_WITH_OPEN_SHADOW_ROOTS)
 
     def offsite(route):

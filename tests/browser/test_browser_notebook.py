@@ -1,13 +1,23 @@
-"""The notebook page (mkdocs-jupyter) renders, and its download and Colab links lead to the notebook."""
+"""The notebook page (mkdocs-jupyter) renders, and its download and Colab links lead to the notebook.
+
+The site here is the deployed form (tests/browser/conftest.py, ``DEPLOYED``): the Colab button must
+open the very notebook that the deployed site serves, in the branch mkdocs gh-deploy pushes it to.
+Without a repository (a local build) there is no button: tests/test_links.py.
+"""
 
 from __future__ import annotations
 
 import json
 import re
+import sys
 from urllib.parse import urljoin, urlsplit
 
 import pytest
+from learner_files import DEPLOYED
 from site_pages import DOCS, ROOT, mkdocs_config, nav_files, url_path
+
+sys.path.insert(0, str(ROOT / "tests" / "tools"))
+import build_forms  # noqa: E402
 
 NOTEBOOKS = [DOCS / name for name in nav_files() if name.endswith(".ipynb")]
 COLAB = re.compile(
@@ -26,10 +36,6 @@ CELLS = """() => {
   colab: [...document.querySelectorAll("a[href*='colab.research.google.com']")].map(a => a.href),
   }
 }"""
-
-
-def repo_url() -> str:
-    return mkdocs_config().get("repo_url") or ""
 
 
 def shown_cells(notebook) -> list[dict]:
@@ -51,7 +57,7 @@ def notebook(request):
     return request.param
 
 
-def test_notebook_page_renders_with_download_and_colab_links(page, site_url, notebook):
+def test_notebook_page_renders_with_download_and_colab_links(page, site_url, notebook, built_site, monkeypatch):
     address = site_url + url_path(notebook)
     page.goto(address)
     found = page.evaluate(CELLS)
@@ -69,11 +75,15 @@ def test_notebook_page_renders_with_download_and_colab_links(page, site_url, not
     assert response.status == 200
     assert response.body() == notebook.read_bytes()
 
-    # "Open in Colab" points at this notebook in this repository (Colab itself is not reachable here).
+    # "Open in Colab" opens this notebook in the deployed site: the file the site serves, in the branch
+    # mkdocs gh-deploy pushes the site to, in this repository (Colab itself is not reachable here).
     assert found["colab"], "no Colab link"
+    for name, value in DEPLOYED.items():
+        monkeypatch.setenv(name, value)
     for link in found["colab"]:
         match = COLAB.match(link)
         assert match, link
-        assert (ROOT / match["path"]).resolve() == notebook.resolve(), link
-        assert repo_url().rstrip("/").endswith("github.com/" + match["repo"]), (link, repo_url())
+        assert (match["repo"], match["branch"]) == ("handson-ci/sft-lora-handson-ja", mkdocs_config()["remote_branch"])
+        assert (built_site / match["path"]).read_bytes() == notebook.read_bytes(), link
+        assert link == build_forms.colab_url(notebook)  # the same address as the notebook's own badge
         assert urlsplit(link).scheme == "https"

@@ -71,6 +71,7 @@ SEARCH_EACH = r"""async terms => {
     }
     return false
   }
+  const root = location.pathname  // the home page: the site's root (GitHub Pages serves it under /<repo>/)
   const found = {}
   for (const term of terms) {
     type("zzzzqqqq")
@@ -79,7 +80,7 @@ SEARCH_EACH = r"""async terms => {
     const answered = await until(() => meta() !== none && document.querySelector(".md-search-result__item"), 5000)
     const pages = answered
       ? [...document.querySelectorAll(".md-search-result__item > .md-search-result__link")]
-          .map(a => new URL(a.href).pathname.replace(/^\//, ""))
+          .map(a => new URL(a.href).pathname.slice(root.length))
       : []
     found[term] = [...new Set(pages)]
   }

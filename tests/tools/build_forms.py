@@ -7,7 +7,11 @@ Sources (edit these, never the outputs):
 - docs/handson.md: order of the cells and the prose around them;
 - snippets/handson/**.py: the code, copied byte for byte;
 - pyproject.toml, extra ``handson``: the tested versions (the only place they are pinned);
-- mkdocs.yml: ``repo_url`` (Colab badge) and ``site_url`` (links from the notebook to the site).
+- mkdocs.yml: ``repo_url`` (Colab badge), ``site_url`` (links from the notebook to the site) and
+  ``remote_branch`` (where the deployed site, with its copy of the notebook, lives). mkdocs.yml reads the
+  two URLs from the environment variables REPO_URL and SITE_URL; unset (a local build, the committed
+  files) there is no Colab badge and the notebook names the site's pages without linking to them.
+  The deployment (.github/workflows/pages.yml) sets both and runs this script before ``mkdocs gh-deploy``.
 
 Outputs (committed; tests/test_forms.py fails when one is stale): see ``outputs()``.
 """
@@ -23,6 +27,9 @@ import sys
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+
+import yaml
+from yaml_env_tag import construct_env_tag  # mkdocs' own !ENV tag (package pyyaml_env_tag)
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests"))
@@ -50,7 +57,6 @@ DATA = DOCS / "data"  # fragments written by tests/benchmarks/dataset_report.py 
 
 NOTEBOOK_VARIANT = "qlora_t4"  # Colab's free T4 runs it; QLoRA also runs on every larger GPU
 SCRIPT_DEFAULT_VARIANT = "lora_bf16"  # the page's first tab; GPU servers usually have 24 GB or more
-BRANCH = "main"
 NOT_IN_NOTEBOOK_INSTALL = {"torch"}  # Colab ships a CUDA build of torch: keep it (FACTS 7)
 
 GENERATED_NOTE = (
@@ -79,28 +85,60 @@ def requires_python() -> str:
     return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["requires-python"]
 
 
-def mkdocs_setting(name: str) -> str:
-    """A top-level scalar of mkdocs.yml (the file has YAML tags that safe_load refuses)."""
-    text = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
-    match = re.search(rf"^{name}:\s*(\S+)\s*$", text, re.M)
-    if match is None:
-        raise SystemExit(f"mkdocs.yml に {name} がありません")
-    return match[1].strip("'\"")
+class _MkdocsYaml(yaml.SafeLoader):
+    """mkdocs.yml as mkdocs reads it for the settings used here: !ENV resolved, other tags ignored."""
 
 
-def site_url(path: str = "") -> str:
-    return mkdocs_setting("site_url").rstrip("/") + "/" + path
+_MkdocsYaml.add_multi_constructor("", lambda loader, suffix, node: None)  # !relative, !!python/...
+_MkdocsYaml.add_constructor("!ENV", construct_env_tag)
 
 
-def colab_url(notebook: Path = NOTEBOOK) -> str:
-    repo = mkdocs_setting("repo_url").rstrip("/")
-    match = re.fullmatch(r"https://github\.com/([\w.-]+)/([\w.-]+?)(?:\.git)?", repo)
+def mkdocs_setting(name: str) -> str | None:
+    """A top-level setting of mkdocs.yml, with ``!ENV [VAR, default]`` resolved as mkdocs does."""
+    config = yaml.load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"), Loader=_MkdocsYaml)
+    value = config.get(name)
+    return str(value) if value else None
+
+
+def site_url(path: str = "") -> str | None:
+    """The page's address on the published site, or None where the site's address is unknown."""
+    base = mkdocs_setting("site_url")
+    return None if base is None else base.rstrip("/") + "/" + path
+
+
+def github_repository() -> str | None:
+    """``owner/name`` of the GitHub repository (mkdocs.yml's repo_url), or None where it is unknown."""
+    repo = mkdocs_setting("repo_url")
+    if repo is None:
+        return None
+    match = re.fullmatch(r"https://github\.com/([\w.-]+)/([\w.-]+?)(?:\.git)?/?", repo)
     if match is None:
         raise SystemExit(
-            f"mkdocs.yml の repo_url は GitHub のリポジトリの URL にしてください（Colab が開けるように）: {repo}"
+            f"REPO_URL（mkdocs.yml の repo_url）は https://github.com/持ち主/リポジトリ の形にしてください"
+            f"（Colab は GitHub にあるノートブックしか開けません）: {repo}"
         )
-    path = notebook.relative_to(ROOT).as_posix()
-    return f"https://colab.research.google.com/github/{match[1]}/{match[2]}/blob/{BRANCH}/{path}"
+    return f"{match[1]}/{match[2]}"
+
+
+def site_path(source: Path) -> str:
+    """Where the built site keeps a notebook: next to its page (mkdocs-jupyter's include_source,
+    use_directory_urls), e.g. docs/notebooks/handson.ipynb -> notebooks/handson/handson.ipynb."""
+    return f"{source.relative_to(DOCS).with_suffix('').as_posix()}/{source.name}"
+
+
+def colab_url(notebook: Path = NOTEBOOK) -> str | None:
+    """Colab opens the notebook of the deployed site: ``mkdocs gh-deploy`` pushes the built site, with the
+    notebook generated for that site, to the branch ``remote_branch`` (docs/overrides/main.html builds
+    the site's Colab button the same way). None where the repository is unknown."""
+    repo = github_repository()
+    if repo is None:
+        return None
+    branch = mkdocs_setting("remote_branch") or "gh-pages"  # mkdocs' default
+    return f"https://colab.research.google.com/github/{repo}/blob/{branch}/{site_path(notebook)}"
+
+
+# Where the URLs are unknown: how to open the downloaded notebook in Colab, in Colab's own words.
+COLAB_UPLOAD = "Colab の「ファイル」→「ノートブックをアップロード」"
 
 
 def tab_labels() -> dict[str, str]:
@@ -212,6 +250,18 @@ def short_versions() -> str:
 
 
 def tested_versions_include() -> str:
+    colab = colab_url()
+    if colab:
+        forms = (
+            f"同じ手順は [ノートブック版](notebooks/handson.ipynb)（[Colab で開く]({colab})）"
+            "と、GPU サーバー向けの [スクリプト版](scaling.md) でも実行できます。"
+        )
+    else:  # no repository, no Colab link: say how to bring the notebook to Colab
+        forms = (
+            "同じ手順は [ノートブック版](notebooks/handson.ipynb) と、GPU サーバー向けの [スクリプト版](scaling.md) "
+            "でも実行できます。ノートブックを Colab で使うときは、ノートブック版のページからダウンロードし、"
+            f"{COLAB_UPLOAD}で開きます。"
+        )
     return (
         f"<!-- {GENERATED_NOTE} -->\n"
         '!!! note "動作確認バージョン"\n'
@@ -219,8 +269,7 @@ def tested_versions_include() -> str:
         "Colab では torch を入れ直さず、最初から入っているものを使います。"
         "詳しくは [動作確認バージョン](versions.md) を見てください。\n"
         "\n"
-        f"    同じ手順は [ノートブック版](notebooks/handson.ipynb)（[Colab で開く]({colab_url()})）"
-        "と、GPU サーバー向けの [スクリプト版](scaling.md) でも実行できます。\n"
+        f"    {forms}\n"
     )
 
 
@@ -315,7 +364,10 @@ HEADING = re.compile(r"^(?P<hashes>#{1,6})\s+(?P<text>.*?)(?:\s*\{#(?P<id>[\w-]+
 ADMONITION = re.compile(r'^(?:!!!|\?\?\?\+?)\s+(?P<kind>[\w-]+)(?:\s+"(?P<title>[^"]*)")?\s*$')
 TAB = re.compile(r'^===\+?\s+"(?P<label>[^"]+)"\s*$')
 FENCE = re.compile(r"^(?P<indent>\s*)(?P<fence>```+|~~~+)")
-LINK = re.compile(r"\]\((?!https?://|#|mailto:)(?P<path>[^)#\s]+?)(?P<anchor>#[\w-]+)?\)")
+# A relative link (not an image) with the spaces around it: [text](concepts/lora.md#anchor)
+SITE_LINK = re.compile(
+    r"(?P<before> ?)(?<!!)\[(?P<text>[^\]\n]+)\]\((?!https?://|#|mailto:)(?P<path>[^)#\s]+?)(?P<anchor>#[\w-]+)?\)(?P<after> ?)"
+)
 ADMONITION_TITLES = {"note": "メモ", "info": "情報", "tip": "ヒント", "warning": "注意", "danger": "危険"}
 
 
@@ -333,17 +385,24 @@ class NbCell:
 COLAB_BADGE_TAG = "colab-badge"
 
 
-def absolute_links(text: str) -> str:
-    """Links to site pages become absolute, so that they also work in Colab."""
+def site_links(text: str) -> str:
+    """Relative links to the site's pages, which lead nowhere in Jupyter or Colab.
+
+    With a known site address they become absolute links to the published pages; without one the
+    page is named instead (サイトの「LoRA と QLoRA」のページ), never linked to a local address.
+    """
 
     def replace(match: re.Match) -> str:
-        path = match["path"]
-        if not path.endswith(".md"):
-            return match[0]
-        url = path[: -len("index.md")] if path.endswith("index.md") else path[: -len(".md")] + "/"
-        return f"]({site_url(url)}{match['anchor'] or ''})"
+        path, text = match["path"], match["text"]
+        is_page = path.endswith(".md")
+        if is_page:
+            path = path[: -len("index.md")] if path.endswith("index.md") else path[: -len(".md")] + "/"
+        url = site_url(path)
+        if url is None:
+            return f"サイトの「{text}」{'のページ' if is_page else ''}"
+        return f"{match['before']}[{text}]({url}{match['anchor'] or ''}){match['after']}"
 
-    return LINK.sub(replace, text)
+    return SITE_LINK.sub(replace, text)
 
 
 def data_include(path: str) -> list[str]:
@@ -420,7 +479,9 @@ class NotebookBuilder:
         elif path == TESTED_VERSIONS_INCLUDE.name:
             self.markdown += [
                 f"> **動作確認バージョン**: {short_versions()}。"
-                f"Colab では torch を入れ直さず、最初から入っているものを使います（[動作確認バージョン]({site_url('versions/')})）。",
+                + site_links(
+                    "Colab では torch を入れ直さず、最初から入っているものを使います（[動作確認バージョン](versions.md)）。"
+                ),
                 "",
             ]
         else:
@@ -430,18 +491,30 @@ class NotebookBuilder:
         self.flush()
         self.section = anchor or "title"
         if level == 1:
-            badge = f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({colab_url()})"
-            self.cells.append(NbCell("markdown", self.new_id(COLAB_BADGE_TAG), badge, (COLAB_BADGE_TAG,)))
+            colab = colab_url()
+            if colab:  # where the repository is unknown there is nothing to link to: no badge
+                badge = f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({colab})"
+                self.cells.append(NbCell("markdown", self.new_id(COLAB_BADGE_TAG), badge, (COLAB_BADGE_TAG,)))
             self.markdown += [
                 f'<h1 id="{anchor or "handson-notebook"}">{html.escape(text)}（ノートブック版）</h1>',
                 "",
-                f"このノートブックは、サイトの [ハンズオン]({site_url('handson/')}) のページと同じファイルから自動で作っています。"
-                "コードはページと 1 文字も違いません。",
-                f"GPU の設定は「{self.labels[self.variant]}」です（Colab の無料枠の T4 でも動きます）。"
-                f"24 GB 以上の GPU で「{self.labels[SCRIPT_DEFAULT_VARIANT]}」を使うときは、ページの同じ名前のタブのコードを使うか、"
-                f"[スクリプト版]({site_url('scaling/')}) を使ってください。",
+                site_links(
+                    "このノートブックは [ハンズオン](handson.md) と同じファイルから自動で作っています。"
+                    "コードはページと 1 文字も違いません。"
+                ),
+                site_links(
+                    f"GPU の設定は「{self.labels[self.variant]}」です（Colab の無料枠の T4 でも動きます）。"
+                    f"24 GB 以上の GPU で「{self.labels[SCRIPT_DEFAULT_VARIANT]}」を使うときは、ハンズオンの同じ名前のタブのコードを使うか、"
+                    "[複数 GPU とスクリプト版](scaling.md) のスクリプトを使ってください。"
+                ),
                 "",
             ]
+            if not colab:
+                self.markdown += [
+                    f"> **Colab で開くには**: このノートブック（`{NOTEBOOK.name}`）をダウンロードし"
+                    f"（サイトではこのページの右上のボタン）、{COLAB_UPLOAD}で選びます。",
+                    "",
+                ]
             return
         if anchor is None:
             raise SystemExit(
@@ -481,7 +554,7 @@ class NotebookBuilder:
             elif m := ADMONITION.match(line):
                 body, i = indented_block(lines, i + 1)
                 title = m["title"] or ADMONITION_TITLES.get(m["kind"], m["kind"])
-                quoted = [f"> **{title}**", ">"] + [f"> {absolute_links(b)}".rstrip() for b in body]
+                quoted = [f"> **{title}**", ">"] + [f"> {site_links(b)}".rstrip() for b in body]
                 self.markdown += quoted + [""]
             elif m := HEADING.match(line):
                 self.heading(len(m["hashes"]), m["text"], m["id"])
@@ -490,7 +563,7 @@ class NotebookBuilder:
                 self.include(m["path"])
                 i += 1
             else:
-                self.markdown.append(absolute_links(line))
+                self.markdown.append(site_links(line))
                 i += 1
         self.flush()
 
@@ -782,6 +855,10 @@ def main(argv: list[str] | None = None) -> int:
         for path in old:
             print(f"古くなっています: {path.relative_to(ROOT)}")
         return int(bool(old))
+    print(
+        f"リポジトリ: {mkdocs_setting('repo_url') or '不明（REPO_URL なし: Colab のバッジは付けません）'} / "
+        f"サイト: {site_url() or '不明（SITE_URL なし: サイトのページはリンクせず名前で書きます）'}"
+    )
     for path, text in outputs().items():
         path.parent.mkdir(parents=True, exist_ok=True)
         if not path.exists() or path.read_text(encoding="utf-8") != text:
