@@ -21,6 +21,7 @@ from __future__ import annotations
 import atexit
 import functools
 import http.server
+import json
 import os
 import shutil
 import subprocess
@@ -34,6 +35,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from learner_files import DEPLOYED  # tests/learner_files.py: what the deployment sets
+from page_weight import search_worker_left_out
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -50,8 +52,9 @@ LOCAL_HOST = "127.0.0.1"
 SITE_PATH = urlsplit(DEPLOYED["SITE_URL"]).path  # /sft-lora-handson-ja/
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
-# Material draws each ```mermaid fence into a *closed* shadow root. Opening it (before any
-# page script runs) lets the tests look at the drawn SVG; nothing else changes.
+# Diagrams come drawn ahead of time, in an open shadow root (docs/overrides/hooks/prerendered.py). One
+# not drawn yet is drawn by Material in the browser, into a *closed* shadow root: opening it (before any
+# page script runs) lets the tests look at that SVG the same way; nothing else changes.
 #
 # Material remembers the color scheme of the first visit in localStorage; forgetting it before each
 # page's scripts run makes every visit a first visit that follows the emulated preference.
@@ -87,21 +90,24 @@ def pytest_runtest_makereport(item, call):
         report.longrepr = f"browser tests must not skip in CI: {report.longrepr}"
 
 
-def _start_build() -> tuple[subprocess.Popen, Path]:
+def _start_build() -> tuple[subprocess.Popen, Path, Path]:
     """Build the site in the background from collection on: it overlaps with collecting the other tests."""
     root = Path(tempfile.mkdtemp(prefix="site-browser-"))  # served; the site lies at its path under it
     site = root / SITE_PATH.strip("/")
+    # The diagrams and formulas the build met (docs/overrides/hooks/prerendered.py), outside the served folder
+    sources = Path(tempfile.mkdtemp(prefix="site-sources-")) / "prerender-sources.json"
     process = subprocess.Popen(
         # Warnings are checked by tests/browser/test_deployed_site.py; they must not hide the browser checks.
         [sys.executable, "-m", "mkdocs", "build", "--no-strict", "--site-dir", str(site)],
         cwd=ROOT,
-        env={**os.environ, **DEPLOYED, "NO_MKDOCS_2_WARNING": "1"},
+        env={**os.environ, **DEPLOYED, "NO_MKDOCS_2_WARNING": "1", "PRERENDER_SOURCES": str(sources)},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
-    atexit.register(lambda: (process.poll() is None and process.kill(), shutil.rmtree(root, True)))
-    return process, site
+    cleanup = (root, sources.parent)
+    atexit.register(lambda: (process.poll() is None and process.kill(), [shutil.rmtree(p, True) for p in cleanup]))
+    return process, site, sources
 
 
 _BUILD = _start_build()
@@ -110,10 +116,16 @@ _BUILD = _start_build()
 @pytest.fixture(scope="session")
 def deployed_build() -> tuple[Path, str]:
     """``(site folder, build log)`` of the site built with the deployment's URLs."""
-    process, site = _BUILD
+    process, site, _ = _BUILD
     log, _ = process.communicate(timeout=180)
     assert process.returncode == 0, log
     return site, log
+
+
+@pytest.fixture(scope="session")
+def prerender_sources(deployed_build) -> dict:
+    """Every diagram source and formula that build met: ``{"diagrams": {key: source}, "formulas": [...]}``."""
+    return json.loads(_BUILD[2].read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="session")
@@ -155,6 +167,64 @@ class Traffic:
         return offsite, errors
 
 
+class Received:
+    """The responses the browser got since ``clear()``, and the requests still waiting for theirs (``open``).
+
+    Requests made before the last ``clear()`` (by a page left behind) are not counted. The bytes of a
+    response are read when asked for (``sizes()``), while the page that got it is still open.
+    """
+
+    def __init__(self) -> None:
+        self.responses: list = []
+        self.open: set = set()
+        self._round = 0
+        self._round_of: dict = {}
+
+    def clear(self) -> None:
+        self.responses, self.open, self._round_of = [], set(), {}
+        self._round += 1
+
+    def watch(self, context) -> None:
+        def requested(request):
+            self._round_of[request] = self._round
+            self.open.add(request)
+
+        def finished(request):
+            if self._round_of.pop(request, None) == self._round:
+                self.responses.append(request.response())
+            self.open.discard(request)
+
+        def failed(request):
+            self._round_of.pop(request, None)
+            self.open.discard(request)
+
+        context.on("request", requested)
+        context.on("requestfinished", finished)
+        context.on("requestfailed", failed)
+
+    def urls(self) -> list[str]:
+        return [response.url for response in self.responses if response is not None]
+
+    def sizes(self) -> dict[str, int]:
+        """URL -> bytes of the response bodies (summed when a URL came more than once)."""
+        sizes: dict[str, int] = {}
+        for response in self.responses:
+            if response is not None:
+                sizes[response.url] = sizes.get(response.url, 0) + len(response.body())
+        return sizes
+
+
+@pytest.fixture(scope="session")
+def received() -> Received:
+    return Received()
+
+
+@pytest.fixture(scope="session")
+def page_weights() -> dict[str, dict[str, int]]:
+    """Site path -> {URL: bytes} of a page load without the search worker (tests/browser/page_weight.py)."""
+    return {}
+
+
 @pytest.fixture(scope="session")
 def browser():
     missing = _browser_missing()
@@ -174,8 +244,10 @@ def traffic() -> Traffic:
 
 
 @pytest.fixture(scope="session")
-def context(browser, site_url, traffic):
-    """One browser context for the session: clipboard allowed, every request checked."""
+def context(browser, site_url, traffic, received):
+    """One browser context for the session: clipboard allowed, every request checked and its response
+    counted (``received``). Routing every request also turns the HTTP cache off (playwright), so every
+    page load starts from an empty cache."""
     context = browser.new_context(locale="ja-JP", viewport={"width": 1280, "height": 900})
     origin = "{0.scheme}://{0.netloc}".format(urlsplit(site_url))
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=origin)
@@ -196,6 +268,7 @@ def context(browser, site_url, traffic):
 
     context.route("**/*", offsite)
     context.on("request", any_request)
+    received.watch(context)
     yield context
     context.close()
 
@@ -227,9 +300,6 @@ def page(shared_tab, traffic):
 
 @pytest.fixture
 def page_without_search(page):
-    """The tab, with Material's search worker left out: on every page load it indexes the whole
-    site (TinySegmenter over all the text), seconds of CPU that only the search test needs."""
-    pattern = "**/assets/javascripts/workers/search.*.js"
-    page.route(pattern, lambda route: route.fulfill(body="", content_type="text/javascript"))
-    yield page
-    page.unroute(pattern)
+    """The tab, with Material's search worker left out (``search_worker_left_out``)."""
+    with search_worker_left_out(page):
+        yield page

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from page_weight import settle
 from site_pages import DOCS, expanded, mkdocs_config, source_pages, url_path
 
 PAGES = source_pages()
@@ -95,9 +96,12 @@ def low_contrast(page) -> tuple[int, list[str]]:
 
 
 @pytest.mark.parametrize("source", PAGES, ids=lambda p: p.relative_to(DOCS).as_posix())
-def test_page_loads_and_draws_formulas_and_diagrams(page_without_search, site_url, source):
+def test_page_loads_and_draws_formulas_and_diagrams(page_without_search, site_url, source, received, page_weights):
     page = page_without_search
+    received.clear()
     drawn = open_page(page, site_url, url_path(source))
+    # The bytes of this load, for tests/browser/test_page_weight.py (which adds the search worker's)
+    page_weights[url_path(source)] = settle(page, received)
 
     assert drawn["h1"].strip(), "page has no title"
     assert len(drawn["diagrams"]) == expanded(source).count("```mermaid")
