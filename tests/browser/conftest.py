@@ -60,8 +60,9 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 # page's scripts run makes every visit a first visit that follows the emulated preference.
 FIRST_VISIT_WITH_OPEN_SHADOW_ROOTS = """
 (() => {
-  for (const key of Object.keys(localStorage))
-    if (key.endsWith("__palette")) localStorage.removeItem(key);
+  if (location.protocol.startsWith("http"))  // not on about:blank (Received.clear), which has no storage
+    for (const key of Object.keys(localStorage))
+      if (key.endsWith("__palette")) localStorage.removeItem(key);
   const attach = Element.prototype.attachShadow;
   Element.prototype.attachShadow = function (init) {
     return attach.call(this, { ...init, mode: "open" });
@@ -180,7 +181,10 @@ class Received:
         self._round = 0
         self._round_of: dict = {}
 
-    def clear(self) -> None:
+    def clear(self, tab) -> None:
+        """Start counting afresh for the next page load in ``tab``. The tab leaves its page first (for
+        about:blank), so that no request of that page is still on its way and counted as the next's."""
+        tab.goto("about:blank")
         self.responses, self.open, self._round_of = [], set(), {}
         self._round += 1
 

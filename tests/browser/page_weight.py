@@ -45,7 +45,7 @@ def settle(tab, received, wait_for=(SEARCH_INDEX,), timeout_s: float = 10) -> di
 
 
 def load_and_weigh(tab, received, url: str, wait_for=(SEARCH_INDEX,)) -> dict[str, int]:
-    received.clear()
+    received.clear(tab)
     response = tab.goto(url)
     assert response is not None and response.status == 200, f"{url}: HTTP {response and response.status}"
     return settle(tab, received, wait_for)

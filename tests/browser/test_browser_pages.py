@@ -98,7 +98,7 @@ def low_contrast(page) -> tuple[int, list[str]]:
 @pytest.mark.parametrize("source", PAGES, ids=lambda p: p.relative_to(DOCS).as_posix())
 def test_page_loads_and_draws_formulas_and_diagrams(page_without_search, site_url, source, received, page_weights):
     page = page_without_search
-    received.clear()
+    received.clear(page)
     drawn = open_page(page, site_url, url_path(source))
     # The bytes of this load, for tests/browser/test_page_weight.py (which adds the search worker's)
     page_weights[url_path(source)] = settle(page, received)
