@@ -19,10 +19,11 @@ import pytest
 import torch
 
 import standin
-from handson_page import VARIANTS, cells_for
+import project
+from project import VARIANTS, cells_for
 
 LORA_TARGETS = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"}
-REPO_ID = "standin-user/japanese-stablelm-gamma-7b-summary-lora"
+REPO_ID = f"standin-user/{project.snippet_constant('output_dir', 'HUB_REPO_NAME')}"  # the stand-in's whoami()
 
 # Which rule drops which kind of sample row (tests/data/databricks-dolly-15k-ja/roles.json).
 REASON_OF_ROLE = {"exact_copy": "出力が入力と同じ（丸写し）", "near_copy": "出力が入力とほぼ同じ（一致率 0.9 以上）"}
@@ -102,7 +103,9 @@ def test_length_filter_drops_exactly_the_long_rows(handson):
     for row in long_rows:  # really over the limit with the real tokenizer, EOS included
         example = ns["to_prompt_completion"](row)
         assert len(tokenizer(example["prompt"] + example["completion"]).input_ids) + 1 > ns["MAX_LENGTH"]
-    assert f"長すぎて除いた行: 学習用 {ns['too_long']['train']} 行 / 評価用 {ns['too_long']['test']} 行" in handson.stdout
+    assert (
+        f"長すぎて除いた行: 学習用 {ns['too_long']['train']} 行 / 評価用 {ns['too_long']['test']} 行" in handson.stdout
+    )
 
 
 def test_split_is_reproducible(handson):
@@ -384,8 +387,6 @@ def test_example_counts_are_reported(handson):
     assert Counter(ns["dropped"]).total() == len(indexes("exact_copy", "near_copy"))
 
 
-
-
 def test_loss_curve_is_drawn_from_the_log_history(handson):
     history = handson.trainer.state.log_history
     logged = [[(log["step"], log[key]) for log in history if key in log] for key in ("loss", "eval_loss")]
@@ -406,7 +407,7 @@ def test_rouge_is_scored_before_and_after_training(handson):
     assert f"学習前 {ns['rouge_before']:.2f} → 学習後 {ns['rouge_after']:.2f}" in handson.stdout
 
 
-# --- the real-data report (docs/data, written by tests/benchmarks/dataset_report.py) is the code's --------
+# --- the real-data report (docs/data, written by tools/dataset_report.py) is the code's --------
 
 REPORT = json.loads((Path(__file__).parents[1] / "docs" / "data" / "dataset-report.json").read_text(encoding="utf-8"))
 DATA = Path(__file__).parents[1] / "docs" / "data"
@@ -439,7 +440,7 @@ def shape(line: str) -> str:
 def test_real_data_outputs_on_the_page_are_what_the_code_prints(handson, name):
     printed = {shape(line) for line in handson.stdout.splitlines()}
     lines = (DATA / name).read_text(encoding="utf-8").splitlines()
-    assert lines and all(shape(line) in printed for line in lines), "rerun tests/benchmarks/dataset_report.py"
+    assert lines and all(shape(line) in printed for line in lines), "rerun tools/dataset_report.py"
 
 
 def table_row(page: Path, first_cell: str) -> list[str]:
