@@ -24,6 +24,25 @@ def hub() -> Path:
     return HF_HOME
 
 
+def pytest_collection_finish(session):
+    """Start the runs that need their own processes now, if a selected test needs them (tests/background_runs.py)."""
+    import background_runs
+
+    needed = {name for item in session.items for name in getattr(item, "fixturenames", ())}
+    if needed & {"notebook_run", "ddp_run"}:
+        standin.install_hub(HF_HOME)
+    if "ddp_run" in needed:
+        background_runs.start_ddp(HF_HOME)
+    if "notebook_run" in needed:
+        background_runs.start_notebook(HF_HOME)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    import background_runs
+
+    background_runs.stop_all()
+
+
 # The site's address and repository (mkdocs.yml reads them from these variables; see README).
 URL_VARIABLES = ("REPO_URL", "SITE_URL")
 

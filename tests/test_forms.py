@@ -10,10 +10,8 @@ with two processes (CPU, gloo). Both runs use the stand-in Hub, like tests/test_
 from __future__ import annotations
 
 import json
-import os
 import re
 import runpy
-import socket
 import subprocess
 import sys
 import tomllib
@@ -21,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+import background_runs
 import build_forms
 import notebook as notebook_form
 import project
@@ -193,64 +192,31 @@ def test_site_colab_button_is_built_like_the_badge():
     assert "{% if config.repo_url" in template
 
 
-# The kernel's environment: the stand-in's Hub fake and short generation (tools/standin.py), as in
-# tests/test_handson.py. The random stand-in never says EOS; each generate() stops after a few tokens
-# (the length itself is tested in test_handson.py) and the requested value is recorded.
-PREAMBLE = """
-import json as _json
-import standin as _standin
-_hub = _standin.HubRecorder().install()
-_generation = _standin.ShortGeneration().install()
-"""
-
-REPORT = """
-print(_json.dumps({
-    "hub_calls": [[kind, repo, details] for kind, repo, details in _hub.calls],
-    "fp16": training_args.fp16,
-    "adapter_dir": str(ADAPTER_DIR),
-    "merged_dir": str(MERGED_DIR),
-    "before": len(before),
-    "after": len(after),
-    "requested_max_new_tokens": sorted(set(_generation.requested)),
-    "generate_calls": len(_generation.requested),
-}))
-"""
-
-
 @pytest.fixture(scope="module")
-def executed_notebook(hub, tmp_path_factory, ddp_launch):  # the two-process run goes on meanwhile
-    """The committed notebook, run top to bottom in a fresh Jupyter kernel against the stand-in."""
-    import nbformat
-    from nbclient import NotebookClient
+def notebook_run(hub):
+    """The committed notebook, run top to bottom in a fresh Jupyter kernel against the stand-in.
 
-    workdir = tmp_path_factory.mktemp("notebook")
-    nb = nbformat.reads(NOTEBOOK.read_text(encoding="utf-8"), as_version=4)
-    preamble, report = nbformat.v4.new_code_cell(PREAMBLE), nbformat.v4.new_code_cell(REPORT)
-    nb.cells = [preamble, *nb.cells, report]
-    client = NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(workdir)}})
-    with pytest.MonkeyPatch.context() as mp:
-        # The kernel inherits HF_HOME / HF_HUB_OFFLINE from conftest; pip must not reach an index:
-        # the install cell passes only if this environment already has exactly the pinned versions.
-        mp.setenv("PIP_NO_INDEX", "1")
-        mp.setenv("PIP_DISABLE_PIP_VERSION_CHECK", "1")
-        mp.setenv("OMP_NUM_THREADS", "1")  # shares the CPU with the two-process run
-        mp.setenv("PYTHONPATH", str(ROOT / "tools"))  # the kernel imports the stand-in
-        client.execute()
+    Started right after collection (tests/background_runs.py); this waits for it.
+    """
+    future, workdir = background_runs.start_notebook(hub)
+    nb, report = future.result(timeout=600)
     facts = json.loads(report.outputs[0]["text"])
-    nb.cells = nb.cells[1:-1]
-    return nb, workdir, facts
+    added = (background_runs.PREAMBLE, background_runs.AFTER_LOAD_MODEL, background_runs.BEFORE_MERGE, background_runs.REPORT)
+    page_cells = [c for c in nb.cells if c.source not in added]
+    return page_cells, workdir, facts
 
 
 def outputs_text(cell) -> str:
     return "".join(o.get("text", "") for o in cell.outputs if o["output_type"] == "stream")
 
 
-def test_notebook_runs_top_to_bottom(executed_notebook):
-    nb, workdir, facts = executed_notebook
-    by_id = {c.id: c for c in nb.cells}
-    code = [c for c in nb.cells if c.cell_type == "code"]
+def test_notebook_runs_top_to_bottom(notebook_run):
+    cells, workdir, facts = notebook_run
+    by_id = {c.id: c for c in cells}
+    code = [c for c in cells if c.cell_type == "code"]
     assert all(o["output_type"] != "error" for c in code for o in c.outputs)
-    assert [c.execution_count for c in code] == list(range(2, len(code) + 2))  # every cell ran, in order
+    counts = [c.execution_count for c in code]
+    assert None not in counts and counts == sorted(counts) and len(set(counts)) == len(counts)  # every cell ran, in order
 
     # The install cell ran pip for real (no index): every pinned version was already satisfied.
     install = outputs_text(by_id["install"])
@@ -279,6 +245,38 @@ def test_notebook_runs_top_to_bottom(executed_notebook):
 
     # The kernel had a token (HF_TOKEN, as a Colab secret gives it): no cell shows it.
     assert secrets_in(json.dumps([c.outputs for c in code], ensure_ascii=False)) == []
+
+
+# The T4 tab's facts, from its run in the notebook (the in-process page run takes the bf16 tab).
+
+
+def test_notebook_trains_bf16_adapters_on_an_unchanged_4bit_base(notebook_run):
+    _, _, facts = notebook_run
+    assert facts["fp16"] is True and facts["dtype"] == "torch.float16" and facts["load_in_4bit"] is True
+    assert facts["trainable_dtypes"] == ["torch.bfloat16"]  # TRL casts QLoRA adapters to bf16 (lora.md#qlora-dtypes)
+    assert facts["trainable_all_lora"] and facts["lora_b_moved"] and facts["global_step"] == 2
+    assert facts["base_names_equal"] and facts["base_unchanged"]  # 4-bit packed weights and scales, bit for bit
+
+
+def test_notebook_saves_a_bf16_adapter_and_says_its_size(notebook_run):
+    import torch
+    from handson_checks import saved_adapter_dtypes
+
+    cells, workdir, facts = notebook_run
+    adapter = workdir / facts["adapter_dir"]
+    assert saved_adapter_dtypes(adapter) == {torch.bfloat16}
+    size = (adapter / "adapter_model.safetensors").stat().st_size / 1e6
+    save = next(c for c in cells if c.get("id") == "save_adapter")
+    assert f"アダプターの重み {size:.0f} MB" in outputs_text(save)
+
+
+def test_notebook_merges_into_a_16_bit_reload(notebook_run):
+    import torch
+    from handson_checks import check_merged_model
+
+    _, workdir, facts = notebook_run
+    prompt = "### 指示\n次の文章を要約してください。\n\n### 入力\n本文です。\n\n### 応答\n"
+    check_merged_model(workdir / facts["merged_dir"], workdir / facts["adapter_dir"], torch.float16, prompt)
 
 
 # --- the standalone script ----------------------------------------------------------------------
@@ -330,41 +328,12 @@ def test_script_command_line_values_win_over_the_cells_constants():
     assert len(namespace) == len(list(namespace)) and "loaded" in list(namespace)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def ddp_launch(hub, tmp_path_factory):
-    """``accelerate launch`` with the site's config: two processes, CPU only (gloo), two steps.
-
-    Started in the background; ``ddp_run`` waits for it (the notebook test runs meanwhile).
-    """
-    workdir = tmp_path_factory.mktemp("ddp")
-    command = [
-        sys.executable, "-m", "accelerate.commands.launch",
-        "--config_file", str(CONFIG),
-        "--num_processes", "2",
-        "--main_process_port", str(free_port()),
-        str(Path(__file__).parent / "ddp_probe.py"), str(SCRIPT), str(workdir / "probe"),
-        "--max-steps", "2", "--output-dir", str(workdir / "run"), "--variant", "lora_bf16",
-    ]  # fmt: skip
-    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT / "tools")}
+def ddp_run(hub):
+    """The two-process run, started right after collection (tests/background_runs.py)."""
+    process, workdir = background_runs.start_ddp(hub)
+    stdout, _ = process.communicate(timeout=600)
     log = workdir / "log.txt"
-    with log.open("w") as stderr:
-        process = subprocess.Popen(command, cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=stderr, text=True)
-    yield workdir, process, log
-    if process.poll() is None:
-        process.kill()
-        process.wait()
-
-
-@pytest.fixture(scope="module")
-def ddp_run(ddp_launch):
-    workdir, process, log = ddp_launch
-    stdout, _ = process.communicate(timeout=300)
     assert process.returncode == 0, stdout[-4000:] + log.read_text()[-4000:]
     return workdir, stdout
 

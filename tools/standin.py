@@ -126,8 +126,13 @@ def install_dataset(hf_home: Path, data_file: Path = DATA_FILE) -> Path:
 
 
 def install_hub(hf_home: Path) -> None:
+    """The stand-in model and dataset under ``hf_home`` (once: later calls find them there)."""
+    done = hf_home / ".standin-installed"
+    if done.exists():
+        return
     install_model(hf_home)
     install_dataset(hf_home)
+    done.touch()
 
 
 def setattr_(monkeypatch):
@@ -188,3 +193,15 @@ class HubRecorder:
         patch(HfApi, "create_repo", create_repo)
         patch(HfApi, "upload_folder", upload_folder)
         return self
+
+
+def bitsandbytes_as_on_a_gpu(monkeypatch=None) -> None:
+    """Keep bitsandbytes on the code path a learner's GPU mirrors.
+
+    bitsandbytes has a CPU-only fast path (AVX512-BF16) that re-encodes the 4-bit scales when
+    generating; GPUs never take it. Turned off, whatever CPU the tests run on, "the base weights
+    did not change" can be checked bit for bit.
+    """
+    import bitsandbytes.nn.modules
+
+    setattr_(monkeypatch)(bitsandbytes.nn.modules, "has_avx512bf16", lambda: False)
