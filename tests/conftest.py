@@ -1,28 +1,20 @@
 """Offline test environment: a stand-in Hub, set up before any Hugging Face import.
 
 huggingface_hub reads HF_HOME and HF_HUB_OFFLINE once, when it is imported, so they are
-set here at the top of conftest, before pytest imports any test module.
+set here at the top of conftest, before pytest imports any test module. tools/ and tests/ are
+on the import path through pyproject.toml's ``pythonpath``.
 """
 
 import os
 import tempfile
 from pathlib import Path
 
+import standin
+
 HF_HOME = Path(tempfile.mkdtemp(prefix="hf-standin-"))
-os.environ.update(
-    HF_HOME=str(HF_HOME),
-    HF_HUB_OFFLINE="1",
-    HF_DATASETS_OFFLINE="1",
-    HF_TOKEN="hf_standin_token_for_tests",
-    HF_HUB_DISABLE_PROGRESS_BARS="1",
-    TOKENIZERS_PARALLELISM="false",
-    TRANSFORMERS_NO_ADVISORY_WARNINGS="1",
-    HANDSON_ALLOW_CPU="1",  # the page's documented switch: run every cell on a machine without a GPU
-)
+os.environ.update(standin.offline_environment(HF_HOME))
 
 import pytest  # noqa: E402
-
-import standin  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -30,6 +22,25 @@ def hub() -> Path:
     """The stand-in model and dataset, installed once per test session."""
     standin.install_hub(HF_HOME)
     return HF_HOME
+
+
+def pytest_collection_finish(session):
+    """Start the runs that need their own processes now, if a selected test needs them (tests/background_runs.py)."""
+    import background_runs
+
+    needed = {name for item in session.items for name in getattr(item, "fixturenames", ())}
+    if needed & {"notebook_run", "ddp_run"}:
+        standin.install_hub(HF_HOME)
+    if "ddp_run" in needed:
+        background_runs.start_ddp(HF_HOME)
+    if "notebook_run" in needed:
+        background_runs.start_notebook(HF_HOME)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    import background_runs
+
+    background_runs.stop_all()
 
 
 # The site's address and repository (mkdocs.yml reads them from these variables; see README).

@@ -1,6 +1,6 @@
 """Run the generated script in one process of ``accelerate launch``, then keep what this process trained.
 
-    accelerate launch ... tests/ddp_probe.py SCRIPT PROBE_DIR [script options...]
+    PYTHONPATH=tools accelerate launch ... tests/ddp_probe.py SCRIPT PROBE_DIR [script options...]
 
 Data parallel training keeps one copy of the LoRA weights in every process; tests/test_forms.py
 checks that the copies agree. The script itself saves only the main process's copy, so this
@@ -15,7 +15,7 @@ import runpy
 import sys
 from pathlib import Path
 
-from transformers import GenerationMixin
+import standin
 from trl import SFTTrainer
 
 
@@ -32,13 +32,7 @@ def main() -> None:
 
     # The random stand-in never says EOS: let each generate() call stop after a few tokens
     # (test_handson.py tests the generation length; this run is about data parallel training).
-    original_generate = GenerationMixin.generate
-
-    def short_generate(self, *args, **kwargs):
-        kwargs["max_new_tokens"] = min(kwargs.get("max_new_tokens") or 4, 4)
-        return original_generate(self, *args, **kwargs)
-
-    GenerationMixin.generate = short_generate
+    standin.ShortGeneration().install()
     namespace = runpy.run_path(script, run_name="ddp_probe")["main"](options)
 
     (trainer,) = trainers

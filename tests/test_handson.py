@@ -1,12 +1,15 @@
-"""Run the whole hands-on page, unmodified and in page order, once per GPU variant.
+"""docs/handson.md: run the whole page, unmodified and in page order, and check what it left behind.
 
-Each variant runs once (module-scoped fixture); the tests below check what the run
-left behind: masked labels, untouched base weights, files on disk, Hub calls.
+The page runs once in this process with the bf16 tab (module-scoped fixture): masked labels,
+untouched base weights, files on disk, Hub calls. The T4 tab runs as the notebook in a Jupyter
+kernel (tests/test_forms.py), where the same facts are checked; the tab's settings are checked
+here for both tabs by running their settings cells.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import math
 import io
 import json
@@ -19,10 +22,12 @@ import pytest
 import torch
 
 import standin
-from handson_page import VARIANTS, cells_for
+from handson_checks import base_name, check_merged_model, saved_adapter_dtypes
+import project
+from project import VARIANTS, cells_for
 
 LORA_TARGETS = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"}
-REPO_ID = "standin-user/japanese-stablelm-gamma-7b-summary-lora"
+REPO_ID = f"standin-user/{project.snippet_constant('output_dir', 'HUB_REPO_NAME')}"  # the stand-in's whoami()
 
 # Which rule drops which kind of sample row (tests/data/databricks-dolly-15k-ja/roles.json).
 REASON_OF_ROLE = {"exact_copy": "出力が入力と同じ（丸写し）", "near_copy": "出力が入力とほぼ同じ（一致率 0.9 以上）"}
@@ -42,9 +47,16 @@ class HandsonRun:
     trainer: object
     hub: standin.HubRecorder
     generation: standin.ShortGeneration
+    before_train: dict  # the namespace right before the training cell, with its own copy of the model
+    rng_before_train: torch.Tensor
 
 
-@pytest.fixture(scope="module", params=VARIANTS)
+# The in-process run takes the bf16 tab; the T4 (4-bit QLoRA) tab runs as the notebook, in a Jupyter
+# kernel (tests/test_forms.py checks the same facts there). One training per tab, not two.
+IN_PROCESS_VARIANT = "lora_bf16"
+
+
+@pytest.fixture(scope="module", params=[IN_PROCESS_VARIANT])
 def handson(request, hub, tmp_path_factory) -> HandsonRun:
     variant = request.param
     workdir = tmp_path_factory.mktemp(variant)
@@ -58,20 +70,30 @@ def handson(request, hub, tmp_path_factory) -> HandsonRun:
         monkeypatch.chdir(workdir)
         recorder.install(monkeypatch)
         generation.install(monkeypatch)
-        # bitsandbytes has a CPU-only fast path (AVX512-BF16) that re-encodes the 4-bit scales
-        # when generating; GPUs never take it. Keep this CPU on the path a learner's GPU mirrors,
-        # whatever CPU CI runs on, so that "base weights unchanged" can be checked bit for bit.
-        import bitsandbytes.nn.modules
-
-        monkeypatch.setattr(bitsandbytes.nn.modules, "has_avx512bf16", lambda: False)
         for cell in cells_for(variant):
             if cell.name == "merge":  # the merge cell deletes the trainer to free GPU memory
                 captured["trainer"] = namespace["trainer"]
+            if cell.name == "train":  # what a rerun of the training cell starts from (the resume test)
+                captured["before_train"] = {
+                    **namespace,
+                    "model": copy.deepcopy(namespace["model"]),
+                    "training_args": copy.deepcopy(namespace["training_args"]),
+                }
+                captured["rng"] = torch.get_rng_state()
             cell.run(namespace)
             if cell.name == "load_model":
                 captured["base_state"] = {k: v.detach().clone() for k, v in namespace["model"].state_dict().items()}
     return HandsonRun(
-        variant, workdir, namespace, out.getvalue(), captured["base_state"], captured["trainer"], recorder, generation
+        variant,
+        workdir,
+        namespace,
+        out.getvalue(),
+        captured["base_state"],
+        captured["trainer"],
+        recorder,
+        generation,
+        captured["before_train"],
+        captured["rng"],
     )
 
 
@@ -102,7 +124,9 @@ def test_length_filter_drops_exactly_the_long_rows(handson):
     for row in long_rows:  # really over the limit with the real tokenizer, EOS included
         example = ns["to_prompt_completion"](row)
         assert len(tokenizer(example["prompt"] + example["completion"]).input_ids) + 1 > ns["MAX_LENGTH"]
-    assert f"長すぎて除いた行: 学習用 {ns['too_long']['train']} 行 / 評価用 {ns['too_long']['test']} 行" in handson.stdout
+    assert (
+        f"長すぎて除いた行: 学習用 {ns['too_long']['train']} 行 / 評価用 {ns['too_long']['test']} 行" in handson.stdout
+    )
 
 
 def test_split_is_reproducible(handson):
@@ -156,10 +180,6 @@ def test_long_examples_are_left_out(handson):
     assert ns["training_args"].max_length == ns["MAX_LENGTH"]
 
 
-def base_name(peft_name: str) -> str:
-    return peft_name.removeprefix("base_model.model.").replace(".base_layer", "")
-
-
 def test_training_changed_only_lora_weights(handson):
     trained = handson.trainer.model.state_dict()
     lora = {name: value for name, value in trained.items() if "lora_" in name}
@@ -178,14 +198,15 @@ def test_variant_settings(handson):
     ns = handson.namespace
     args = ns["training_args"]
     model = handson.trainer.model
-    if handson.variant == "qlora_t4":
-        assert args.fp16 and not args.bf16 and ns["DTYPE"] == torch.float16
-        assert model.base_model.model.config.quantization_config.load_in_4bit
-    else:
-        assert args.bf16 and not args.fp16 and ns["DTYPE"] == torch.bfloat16
-        assert getattr(model, "is_loaded_in_4bit", False) is False
+    assert args.bf16 and not args.fp16 and ns["DTYPE"] == torch.bfloat16
+    assert getattr(model, "is_loaded_in_4bit", False) is False
     assert args.activation_checkpointing
     assert args.use_cpu  # no GPU here: the snippet falls back to the CPU by itself
+
+
+def test_t4_tab_trains_in_fp16(handson):
+    args = tab_settings(handson, "qlora_t4")  # the tab's run itself: the notebook (tests/test_forms.py)
+    assert args.fp16 and not args.bf16 and args.activation_checkpointing and args.use_cpu
 
 
 def test_adapter_files_are_written(handson):
@@ -198,42 +219,10 @@ def test_adapter_files_are_written(handson):
     assert {name.split(".")[-1] for name in config["target_modules"]} == LORA_TARGETS
 
 
-def logits(model, tokenizer, text: str) -> torch.Tensor:
-    inputs = tokenizer(text, return_tensors="pt")
-    with torch.no_grad():
-        return model(**inputs).logits.float()
-
-
 def test_merged_model_matches_the_adapter_model(handson):
-    from peft import PeftModel
-    from transformers import AutoModelForCausalLM
-
     ns = handson.namespace
-    tokenizer, dtype = ns["tokenizer"], ns["DTYPE"]
-    merged_dir = handson.workdir / ns["MERGED_DIR"]
-    assert {"model.safetensors", "config.json", "tokenizer.json"} <= {p.name for p in merged_dir.iterdir()}
-    merged = AutoModelForCausalLM.from_pretrained(merged_dir).eval()
-    assert merged.dtype == dtype and not hasattr(merged, "peft_config")  # 16-bit, plain transformers model
-
-    base = AutoModelForCausalLM.from_pretrained(standin.MODEL_ID, dtype=dtype).eval()
-    base_weights = {name: p.detach().clone() for name, p in base.named_parameters()}
-    adapter = PeftModel.from_pretrained(base, handson.workdir / ns["ADAPTER_DIR"]).eval()
-
-    # Weights: every merged matrix is W + (alpha/r)·BA, rounded once to 16 bits.
-    merged_weights = dict(merged.named_parameters())
-    moved = 0
-    for name, module in adapter.named_modules():
-        if hasattr(module, "lora_A"):
-            key = base_name(name) + ".weight"
-            delta = module.scaling["default"] * (module.lora_B["default"].weight @ module.lora_A["default"].weight)
-            expected = (base_weights[key].float() + delta.float()).to(dtype)
-            torch.testing.assert_close(merged_weights[key], expected, rtol=torch.finfo(dtype).eps, atol=1e-6)
-            moved += int(not torch.equal(merged_weights[key], base_weights[key]))
-    assert moved == 7 * len(merged.model.layers), "every LoRA target must carry its update"
-
-    # Outputs: the merged model computes what the base model plus adapter computes.
     text = ns["train_dataset"][0]["prompt"]
-    torch.testing.assert_close(logits(merged, tokenizer, text), logits(adapter, tokenizer, text), rtol=0, atol=1e-2)
+    check_merged_model(handson.workdir / ns["MERGED_DIR"], handson.workdir / ns["ADAPTER_DIR"], ns["DTYPE"], text)
 
 
 def test_hub_upload_sends_the_adapter_to_the_learners_repo(handson):
@@ -308,14 +297,10 @@ def test_printed_adapter_size_is_the_file_on_disk(handson):
 
 
 def test_adapters_train_in_the_type_the_pages_say(handson):
-    """fp32 adapters on the bf16 tab (PEFT's default); bf16 on the 4-bit tab (TRL casts them for QLoRA)."""
-    expected = torch.bfloat16 if handson.variant == "qlora_t4" else torch.float32
+    """fp32 adapters on the bf16 tab (PEFT's default); the 4-bit tab's bf16 adapters: tests/test_forms.py."""
     trainable = [p for p in handson.trainer.model.parameters() if p.requires_grad]
-    assert trainable and {p.dtype for p in trainable} == {expected}
-    from safetensors.torch import load_file
-
-    saved = load_file(handson.workdir / handson.namespace["ADAPTER_DIR"] / "adapter_model.safetensors")
-    assert {value.dtype for value in saved.values()} == {expected}
+    assert trainable and {p.dtype for p in trainable} == {torch.float32}
+    assert saved_adapter_dtypes(handson.workdir / handson.namespace["ADAPTER_DIR"]) == {torch.float32}
 
 
 def test_evaluation_says_how_long_it_will_take_before_generating(handson):
@@ -337,20 +322,15 @@ def test_checkpoints_are_saved_where_the_output_dir_cell_says(handson):
     assert [c.name for c in checkpoints] == [f"checkpoint-{handson.trainer.state.global_step}"]
 
 
-@pytest.mark.parametrize("handson", ["lora_bf16"], indirect=True)
 def test_training_resumes_after_a_disconnect(handson, tmp_path, monkeypatch, capsys):
     """Stop right after the first checkpoint, run the train cell again: the result equals an uninterrupted run."""
     import transformers
 
-    namespace: dict = {"__name__": "__main__"}
-    cells = cells_for(handson.variant)
-    monkeypatch.chdir(tmp_path)
-    standin.ShortGeneration().install(monkeypatch)
-    torch.manual_seed(0)  # as the handson fixture: the same LoRA initialisation
-    with contextlib.redirect_stdout(io.StringIO()):
-        for cell in cells[: [c.name for c in cells].index("train")]:
-            cell.run(namespace)
+    namespace = {**handson.before_train, "model": copy.deepcopy(handson.before_train["model"])}
+    namespace["training_args"] = copy.deepcopy(handson.before_train["training_args"])
     namespace["training_args"].save_steps = 1  # the stand-in data gives 2 updates: save after the first
+    monkeypatch.chdir(tmp_path)
+    torch.set_rng_state(handson.rng_before_train)  # the same LoRA initialisation as the uninterrupted run
 
     original_save = transformers.Trainer._save_checkpoint
 
@@ -358,7 +338,7 @@ def test_training_resumes_after_a_disconnect(handson, tmp_path, monkeypatch, cap
         original_save(trainer, *args, **kwargs)
         raise KeyboardInterrupt  # the runtime goes away right after a checkpoint was written
 
-    train = next(c for c in cells if c.name == "train")
+    train = next(c for c in cells_for(handson.variant) if c.name == "train")
     monkeypatch.setattr(transformers.Trainer, "_save_checkpoint", save_then_disconnect)
     with pytest.raises(KeyboardInterrupt):
         train.run(namespace)
@@ -384,8 +364,6 @@ def test_example_counts_are_reported(handson):
     assert Counter(ns["dropped"]).total() == len(indexes("exact_copy", "near_copy"))
 
 
-
-
 def test_loss_curve_is_drawn_from_the_log_history(handson):
     history = handson.trainer.state.log_history
     logged = [[(log["step"], log[key]) for log in history if key in log] for key in ("loss", "eval_loss")]
@@ -406,20 +384,28 @@ def test_rouge_is_scored_before_and_after_training(handson):
     assert f"学習前 {ns['rouge_before']:.2f} → 学習後 {ns['rouge_after']:.2f}" in handson.stdout
 
 
-# --- the real-data report (docs/data, written by tests/benchmarks/dataset_report.py) is the code's --------
+# --- the real-data report (docs/data, written by tools/dataset_report.py) is the code's --------
 
 REPORT = json.loads((Path(__file__).parents[1] / "docs" / "data" / "dataset-report.json").read_text(encoding="utf-8"))
 DATA = Path(__file__).parents[1] / "docs" / "data"
 
 
-def test_real_data_report_was_made_with_these_settings(handson):
+def tab_settings(handson, variant: str):
+    """The training settings of a GPU tab: its settings cell, run after the page's earlier cells."""
+    namespace = dict(handson.namespace)
+    project.cell("training_args", variant).run(namespace)
+    return namespace["training_args"]
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_real_data_report_was_made_with_these_settings(handson, variant):
     """The report cannot be regenerated here (no real data in CI): fail when the code moved on without it."""
     import inspect
 
-    ns, args = handson.namespace, handson.namespace["training_args"]
+    ns, args = handson.namespace, tab_settings(handson, variant)
     assert REPORT["max_length"] == ns["MAX_LENGTH"] == args.max_length
     assert REPORT["near_copy"]["threshold"] == ns["NEAR_COPY_RATIO"]
-    assert REPORT["settings"][handson.variant] == {
+    assert REPORT["settings"][variant] == {
         "batch_size": args.per_device_train_batch_size,
         "accumulation": args.gradient_accumulation_steps,
         "epochs": args.num_train_epochs,
@@ -439,7 +425,7 @@ def shape(line: str) -> str:
 def test_real_data_outputs_on_the_page_are_what_the_code_prints(handson, name):
     printed = {shape(line) for line in handson.stdout.splitlines()}
     lines = (DATA / name).read_text(encoding="utf-8").splitlines()
-    assert lines and all(shape(line) in printed for line in lines), "rerun tests/benchmarks/dataset_report.py"
+    assert lines and all(shape(line) in printed for line in lines), "rerun tools/dataset_report.py"
 
 
 def table_row(page: Path, first_cell: str) -> list[str]:
@@ -450,9 +436,10 @@ def table_row(page: Path, first_cell: str) -> list[str]:
     raise AssertionError(f"{page.name} に「{first_cell}」の行がありません")
 
 
-def test_settings_tables_show_the_code_values(handson):
-    ns, args = handson.namespace, handson.namespace["training_args"]
-    column = {"lora_bf16": 2, "qlora_t4": 3}[handson.variant]  # | param | meaning | 24 GB | T4 |
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_settings_tables_show_the_code_values(handson, variant):
+    ns, args = handson.namespace, tab_settings(handson, variant)
+    column = {"lora_bf16": 2, "qlora_t4": 3}[variant]  # | param | meaning | 24 GB | T4 |
     page = Path(__file__).parents[1] / "docs" / "handson.md"
     assert table_row(page, "`max_length`")[column] == str(ns["MAX_LENGTH"])
     batch = table_row(page, "`per_device_train_batch_size` × `gradient_accumulation_steps`")[column]

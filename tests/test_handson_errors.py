@@ -13,7 +13,8 @@ import httpx2 as httpx  # the HTTP client huggingface_hub uses
 import pytest
 import torch
 
-from handson_page import cell
+import standin
+from project import cell
 
 
 def run(name: str, namespace: dict | None = None, variant: str | None = None) -> dict:
@@ -41,7 +42,7 @@ def test_no_gpu_stops_with_how_to_get_one(monkeypatch):
 
 
 def test_troubleshooting_shows_the_message_the_gpu_check_raises(monkeypatch):
-    from handson_page import DOCS
+    from project import DOCS
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     monkeypatch.delenv("HANDSON_ALLOW_CPU")
@@ -53,7 +54,7 @@ def test_troubleshooting_shows_the_message_the_gpu_check_raises(monkeypatch):
 
 
 def test_cpu_runs_only_with_the_documented_switch(monkeypatch, capsys):
-    from handson_page import HANDSON_PAGE
+    from project import HANDSON_PAGE
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     monkeypatch.setenv("HANDSON_ALLOW_CPU", "1")
@@ -89,26 +90,19 @@ def test_too_small_gpu_stops_with_what_to_use(monkeypatch):
 
 
 def test_gpu_thresholds_leave_room_for_the_estimates():
-    """The check's memory thresholds cover each tab's estimated peak (snippets/estimate) plus 1 GB."""
-    import sys
+    """The check's memory thresholds cover each tab's estimated peak (the memory page's estimator) plus 1 GB."""
+    import project
 
-    from handson_page import SNIPPETS
-
-    sys.path.insert(0, str(SNIPPETS / "estimate"))
-    from estimator import Architecture, Setup, estimate
-    from transformers import MistralConfig
-
+    estimator = project.load_estimator()
     namespace = run("check_gpu")
-    arch = Architecture.from_config(
-        MistralConfig(hidden_size=4096, intermediate_size=14336, num_hidden_layers=32, num_key_value_heads=8)
-    )
+    arch = project.seven_b_architecture()
     for method, threshold in (("lora", "BF16_TAB_MIN_GIB"), ("qlora", "QLORA_TAB_MIN_GIB")):
-        peak_gib = (estimate(arch, Setup(method=method)).peak + 1e9) / 1024**3
+        peak_gib = (estimator.estimate(arch, estimator.Setup(method=method)).peak + 1e9) / 1024**3
         assert peak_gib < namespace[threshold]
 
 
 def test_page_tabs_match_the_gpu_check_advice():
-    from handson_page import HANDSON_PAGE
+    from project import HANDSON_PAGE
 
     page = HANDSON_PAGE.read_text(encoding="utf-8")
     for tab in ("24 GB 以上（bf16 LoRA）", "T4 16 GB（4bit QLoRA）"):
@@ -132,7 +126,7 @@ def test_gated_model_without_access_explains_what_to_do(hub, monkeypatch):
     from huggingface_hub.errors import GatedRepoError
 
     def gated(*args, **kwargs):
-        request = httpx.Request("GET", "https://huggingface.co/stabilityai/japanese-stablelm-base-gamma-7b")
+        request = httpx.Request("GET", f"https://huggingface.co/{standin.MODEL_ID}")
         raise GatedRepoError("Access to this model is restricted.", response=httpx.Response(403, request=request))
 
     monkeypatch.setattr(transformers.utils.hub, "hf_hub_download", gated)
@@ -269,17 +263,17 @@ def merge_namespace(hub, tmp_path, monkeypatch) -> dict:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     monkeypatch.chdir(tmp_path)
-    base = AutoModelForCausalLM.from_pretrained("stabilityai/japanese-stablelm-base-gamma-7b")
+    base = AutoModelForCausalLM.from_pretrained(standin.MODEL_ID)
     adapter = get_peft_model(base, LoraConfig(r=4, target_modules="all-linear", task_type="CAUSAL_LM"))
     adapter.save_pretrained(tmp_path / "adapter")
     return {
         "__name__": "__main__",
         "model": adapter,
         "trainer": object(),
-        "MODEL_ID": "stabilityai/japanese-stablelm-base-gamma-7b",
+        "MODEL_ID": standin.MODEL_ID,
         "ADAPTER_DIR": tmp_path / "adapter",
         "DTYPE": torch.bfloat16,
-        "tokenizer": AutoTokenizer.from_pretrained("stabilityai/japanese-stablelm-base-gamma-7b"),
+        "tokenizer": AutoTokenizer.from_pretrained(standin.MODEL_ID),
     }
 
 

@@ -13,7 +13,7 @@ import json
 import re
 
 import pytest
-from handson_page import DOCS, ROOT
+from project import DOCS, ROOT
 from learner_files import page_links, secrets_in, site_link_problems, site_secrets, text_problems
 
 NOTEBOOK = DOCS / "notebooks" / "handson.ipynb"

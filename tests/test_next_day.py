@@ -1,4 +1,4 @@
-"""The "next day" page: a fresh session loads the base model plus the saved adapter and summarizes.
+"""docs/next-day.md: a fresh session loads the base model plus the saved adapter and summarizes.
 
 The page's cells run unmodified, in page order, in a new namespace, once per GPU tab. The adapter
 is made here (a LoRA with random, non-zero weights: training is tested in test_handson.py) and put
@@ -17,10 +17,11 @@ import pytest
 import torch
 
 import standin
-from handson_page import DOCS, VARIANTS, cells_for
+import project
+from project import DOCS, VARIANTS, cells_for
 
 PAGE = DOCS / "next-day.md"
-HUB_REPO = "standin-user/japanese-stablelm-gamma-7b-summary-lora"  # whoami() of the stand-in + HUB_REPO_NAME
+HUB_REPO = f"standin-user/{project.snippet_constant('output_dir', 'HUB_REPO_NAME')}"  # the stand-in's whoami()
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +66,7 @@ def run_page(variant: str, workdir: Path, monkeypatch) -> tuple[dict, str]:
 def test_adapter_from_the_output_folder(adapter, tmp_path, monkeypatch, variant):
     shutil.copytree(adapter, tmp_path / "outputs" / "summary-lora-adapter")
     ns, out = run_page(variant, tmp_path, monkeypatch)
-    assert [c.name for c in cells_for(variant, PAGE)][-1] == "next_day"
+    assert [c.name for c in cells_for(variant, PAGE)][-1] == "load_adapter"
     assert ns["adapter_source"] == str(Path("outputs") / "summary-lora-adapter")
     assert len(ns["summaries"]) == len(ns["rows"]) == min(4, len(ns["splits"]["test"])) > 1
     assert out.count("【要約】") == len(ns["rows"])
@@ -99,7 +100,7 @@ def test_missing_adapter_says_what_to_check(hub, tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match="を読み込めませんでした") as error:
         cells[-1].run(namespace)
     message = str(error.value)
-    assert "someone-without-that-repo/japanese-stablelm-gamma-7b-summary-lora" in message
+    assert f"someone-without-that-repo/{HUB_REPO.split('/')[1]}" in message
     assert "Google ドライブをマウントしたか" in message and "Hub にアップロードしたか" in message
 
 

@@ -14,7 +14,7 @@ from collections import Counter
 import pytest
 from pytest_examples import CodeExample, EvalExample, find_examples
 
-from handson_page import DOCS, INCLUDE
+from project import DOCS, INCLUDE
 
 EXAMPLES = [example for example in find_examples(DOCS) if example.path.suffix == ".md"]
 PYTHON_FENCE = re.compile(r"^[ \t]*```py(?:thon)?\b", re.M)
@@ -40,7 +40,7 @@ def test_every_python_block_is_in_exactly_one_class():
 def test_skipped_blocks_say_why():
     for example in EXAMPLES:
         if kind(example) == "skipped":
-            assert example.prefix_settings().get("reason"), f"{example}: add reason=\"...\" to the fence"
+            assert example.prefix_settings().get("reason"), f'{example}: add reason="..." to the fence'
 
 
 @pytest.mark.parametrize("example", [e for e in EXAMPLES if kind(e) == "inline"], ids=str)

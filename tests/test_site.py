@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-import tomllib
 
-from handson_page import DOCS, ROOT, SNIPPETS, includes
+import project
+import rendered
+from project import DOCS, SNIPPETS, includes
 
 PAGES = sorted(DOCS.rglob("*.md"))
 
@@ -31,17 +32,37 @@ def test_embedded_sections_exist():
                 assert f"# --8<-- [start:{section}]" in text and f"# --8<-- [end:{section}]" in text
 
 
-def pinned_versions(extra: str) -> dict[str, str]:
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    pins = {}
-    for requirement in project["optional-dependencies"][extra]:
-        name, version = requirement.split("==")
-        pins[name] = version
-    return pins
-
-
-def test_install_command_on_the_page_uses_the_pinned_versions():
-    command = (DOCS / "includes" / "install-command.md").read_text(encoding="utf-8")
+def test_install_command_on_the_page_uses_the_pinned_versions(local_site):
+    site, _ = local_site
+    command = rendered.install_command()
     shown = dict(re.findall(r'"([\w.-]+)==([\w.]+)"', command))
-    expected = {name: version for name, version in pinned_versions("handson").items() if name != "torch"}
+    expected = {name: version for name, version in project.pins().items() if name != "torch"}
     assert shown == expected  # torch stays as the runtime ships it (Colab has a CUDA build)
+    for page in ("handson", "next-day"):  # rendered into the pages when the site is built (tools/mkdocs_hooks.py)
+        html = (site / page / "index.html").read_text(encoding="utf-8")
+        assert all(f"{name}=={version}" in html for name, version in expected.items()), page
+
+
+def test_versions_page_is_rendered_from_the_pins(local_site):
+    site, _ = local_site
+    assert not (DOCS / rendered.VERSIONS_PAGE).exists()  # only in the build: it cannot go stale
+    html = (site / "versions" / "index.html").read_text(encoding="utf-8")
+    for extra in ("handson", "docs", "test"):
+        assert all(f"<td>{name}</td>\n<td>{version}</td>" in html for name, version in project.pins(extra).items())
+    for page in project.code_pages():  # every page with code is listed as tested
+        assert f'href="../{project.url_path(page)}"' in html, page
+
+
+def test_every_page_with_code_has_its_mirrored_snippets_and_test():
+    """docs/a/b.md <-> snippets/a/b/ <-> tests/test_a_b.py: from a page to its code and its test, and back."""
+    pages = project.code_pages()
+    assert pages
+    for page in pages:
+        assert project.mirrored_test(page).exists(), f"{page.relative_to(DOCS)}: {project.mirrored_test(page).name}"
+        own = project.mirrored_snippets(page)
+        assert own.is_dir() and any(
+            path.startswith(own.relative_to(SNIPPETS).as_posix() + "/") for path, _ in includes(page)
+        )
+    folders = {p.parent for p in SNIPPETS.rglob("*.py")}
+    pages_of = {project.mirrored_snippets(page) for page in pages}
+    assert {f for f in folders if not any(f == d or d in f.parents for d in pages_of)} == set()

@@ -106,7 +106,7 @@ def test_deploy_workflow_sets_the_urls_regenerates_then_deploys():
     order = [
         'echo "REPO_URL=https://github.com/${GITHUB_REPOSITORY}" >> "$GITHUB_ENV"',
         'echo "SITE_URL=${site}" >> "$GITHUB_ENV"',
-        "python tests/tools/build_forms.py",
+        "python tools/build_forms.py",
         "python -m mkdocs gh-deploy --force",
     ]
     positions = [commands.find(command) for command in order]

@@ -5,89 +5,25 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import yaml
+import rendered
+from project import DOCS, INCLUDE, ROOT, SNIPPETS, mkdocs_config, nav_files, source_pages, url_path  # noqa: F401
 
-ROOT = Path(__file__).resolve().parents[2]
-DOCS = ROOT / "docs"
-SNIPPETS = ROOT / "snippets"
-
-INCLUDE = re.compile(r'^[ \t]*--8<--[ \t]+"(?P<path>[^":]+)(?::(?P<section>[\w-]+))?"[ \t]*$', re.MULTILINE)
 SECTION_MARKER = re.compile(r"^[ \t]*# --8<-- \[(?:start|end):[\w-]+\][ \t]*$")
 # Material annotation markers at the end of a line: "# (1)!" (the whole comment goes) or "# text (1)".
 ANNOTATION = re.compile(r"[ \t]*# \(\d+\)![ \t]*$|(?<=#)(?P<comment>[^\n]*?)[ \t]*\(\d+\)[ \t]*$")
 FENCE = re.compile(r"^```(?P<lang>[^\n]*)\n(?P<body>.*?)^```", re.MULTILINE | re.DOTALL)
 
 
-def source_pages() -> list[Path]:
-    """Every page in mkdocs.yml's nav (markdown and notebooks): the site a learner browses."""
-    return [DOCS / name for name in nav_files() if not name.startswith(("http://", "https://"))]
-
-
-def url_path(page: Path) -> str:
-    """The page's path on the site (use_directory_urls): docs/a/b.md -> a/b/, docs/a/index.md -> a/."""
-    relative = page.relative_to(DOCS).with_suffix("")
-    parts = relative.parts[:-1] if relative.name in ("index", "README") else relative.parts
-    return "".join(f"{part}/" for part in parts)
-
-
-def mkdocs_config() -> dict:
-    """mkdocs.yml as plain data (its python tags such as !!python/name and !relative read as None)."""
-    return yaml.load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"), Loader=_Loader)
-
-
-def nav_files() -> list[str]:
-    """Every file named in mkdocs.yml's nav."""
-    nav = mkdocs_config()["nav"]
-    found: list[str] = []
-
-    def walk(node):
-        if isinstance(node, str):
-            found.append(node)
-        elif isinstance(node, list):
-            for child in node:
-                walk(child)
-        elif isinstance(node, dict):
-            for child in node.values():
-                walk(child)
-
-    walk(nav)
-    return found
-
-
-class _Loader(yaml.SafeLoader):
-    pass
-
-
-_Loader.add_multi_constructor("", lambda loader, suffix, node: None)
-_Loader.add_constructor(
-    "!relative", lambda loader, node: str(ROOT / loader.construct_scalar(node).replace("$config_dir/", "", 1))
-)
-
-
-def snippet_dirs() -> list[Path]:
-    """pymdownx.snippets' base_path from mkdocs.yml: where ``--8<-- "x"`` finds x."""
-    for extension in mkdocs_config()["markdown_extensions"]:
-        if isinstance(extension, dict) and "pymdownx.snippets" in extension:
-            return [Path(p) for p in extension["pymdownx.snippets"]["base_path"]]
-    return [SNIPPETS]
-
-
 def expanded(page: Path) -> str:
     """The page's source with its markdown includes (``--8<-- "x.md"``) put in place."""
-    text = page.read_text(encoding="utf-8")
+    text = rendered.page_text(page)
     return INCLUDE.sub(lambda m: _included_text(m["path"]) if m["path"].endswith(".md") else m[0], text)
 
 
-def _snippet_file(path: str) -> Path | None:
-    """The included file, or None: a missing one fails the build (pymdownx.snippets' check_paths)
-    and so tests/test_site.py; here it must not stop pytest from collecting everything else."""
-    found = [base / path for base in snippet_dirs() if (base / path).exists()]
-    return found[0] if found else None
-
-
 def _included_text(path: str) -> str:
-    file = _snippet_file(path)
-    return file.read_text(encoding="utf-8") if file else ""
+    """What the site shows for ``--8<-- "path"``: "" where the file is missing, which fails the build
+    (pymdownx.snippets' check_paths) and so tests/test_site.py, but must not stop collection here."""
+    return rendered.include_text(path) or ""
 
 
 def copied_text(path: str, section: str | None) -> str:
@@ -111,9 +47,9 @@ def expected_copies(page: Path) -> list[str]:
     A ``.py`` include is a whole code block; a markdown include contributes the code fences it holds.
     """
     expected = []
-    for match in INCLUDE.finditer(page.read_text(encoding="utf-8")):
+    for match in INCLUDE.finditer(rendered.page_text(page)):
         path, section = match["path"], match["section"]
-        if path.endswith(".py") and _snippet_file(path):
+        if path.endswith((".py", ".yaml")) and _included_text(path):
             expected.append(copied_text(path, section))
         elif path.endswith(".md"):
             body = _included_text(path)

@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from urllib.parse import urljoin, urlsplit
 
+import project
 import pytest
 from learner_files import DEPLOYED
-from site_pages import DOCS, ROOT, mkdocs_config, nav_files, url_path
-
-sys.path.insert(0, str(ROOT / "tests" / "tools"))
-import build_forms  # noqa: E402
+from site_pages import DOCS, mkdocs_config, nav_files, url_path
 
 NOTEBOOKS = [DOCS / name for name in nav_files() if name.endswith(".ipynb")]
 COLAB = re.compile(
@@ -85,5 +82,5 @@ def test_notebook_page_renders_with_download_and_colab_links(page, site_url, not
         assert match, link
         assert (match["repo"], match["branch"]) == ("handson-ci/sft-lora-handson-ja", mkdocs_config()["remote_branch"])
         assert (built_site / match["path"]).read_bytes() == notebook.read_bytes(), link
-        assert link == build_forms.colab_url(notebook)  # the same address as the notebook's own badge
+        assert link == project.colab_url(notebook)  # the same address as the notebook's own badge
         assert urlsplit(link).scheme == "https"

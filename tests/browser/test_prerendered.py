@@ -3,7 +3,7 @@
 docs/overrides/hooks/prerendered.py puts the drawn SVG or HTML into the page in place of a ```mermaid
 fence or a formula; what it finds no drawing for is left to mermaid.js or KaTeX in the browser (right,
 but heavy: tests/browser/test_page_weight.py). These tests read the site built for the browser tests
-and fail until ``python tests/prerender/prerender.py`` has drawn what is new. No node, no browser here:
+and fail until ``python tools/prerender.py`` has drawn what is new. No node, no browser here:
 the drawing itself is checked in the browser by tests/browser/test_browser_pages.py (diagrams drawn,
 labels readable in both color schemes, formulas typeset without errors).
 """
@@ -13,14 +13,10 @@ from __future__ import annotations
 import html
 import json
 import re
-import sys
 
-from site_pages import ROOT
+import prerender
 
-sys.path.insert(0, str(ROOT / "tests" / "prerender"))
-import prerender  # noqa: E402
-
-RUN = "run `python tests/prerender/prerender.py` (tests/prerender/prerender.py says how to set it up)"
+RUN = "run `python tools/prerender.py` (tools/prerender.py says how to set it up)"
 SCRIPT = re.compile(r'<script src="[^"]*/(mermaid\.min\.js|katex\.min\.js)"')
 UNDRAWN_DIAGRAM = '<pre class="mermaid">'
 UNDRAWN_FORMULA = re.compile(r'class="arithmatex">\\[(\[]')
@@ -44,7 +40,7 @@ def test_every_diagram_and_formula_is_drawn_ahead_of_time(built_site):
 
 def test_drawings_match_the_sources_and_settings_of_today(prerender_sources):
     """One SVG for each diagram the site has (named by its source), drawn with today's settings (mermaid
-    and mermaid-cli from tests/prerender/package-lock.json, Material's mermaid CSS); one typeset formula
+    and mermaid-cli from tools/prerender_js/package-lock.json, Material's mermaid CSS); one typeset formula
     for each formula, by the KaTeX copy the site serves."""
     svgs = {path.stem: path for path in prerender.DIAGRAMS.glob("*.svg")}
     diagrams = prerender_sources["diagrams"]
@@ -52,9 +48,11 @@ def test_drawings_match_the_sources_and_settings_of_today(prerender_sources):
         f"{RUN}: diagrams without a drawing {sorted(set(diagrams) - set(svgs))}, "
         f"drawings no page uses {sorted(set(svgs) - set(diagrams))}"
     )
-    vendored = (prerender.ROOT / "docs" / "assets" / "vendor" / "VENDORED.txt").read_text(encoding="utf-8")
+    vendored = prerender.VENDORED.read_text(encoding="utf-8")
     mermaid = prerender.locked_versions()["mermaid"]
-    assert f"mermaid {mermaid} " in vendored, f"tests/prerender draws with mermaid {mermaid}, the site serves another"
+    assert f"mermaid {mermaid} " in vendored, (
+        f"tools/prerender.py draws with mermaid {mermaid}, the site serves another"
+    )
     settings = prerender.settings_key()
     stale = [path.name for path in svgs.values() if prerender.drawn_settings(path) != settings]
     assert stale == [], f"{RUN} --all: drawn with other settings (mermaid, mermaid-cli or Material changed): {stale}"

@@ -10,7 +10,7 @@ or katex.min.js (273 KB) in the browser.
   the site's KaTeX (docs/assets/vendor/katex/katex.min.js) makes of it, read from
   docs/assets/prerendered/math.json (formula with its delimiters -> HTML).
 
-Both are written by ``python tests/prerender/prerender.py`` (node, mermaid-cli and chromium) and
+Both are written by ``python tools/prerender.py`` (node, mermaid-cli and chromium) and
 committed, so building the site needs neither node nor a browser. A diagram or formula that has not
 been drawn yet (just edited) is left to the browser, as before: the page loads mermaid.js or KaTeX
 from docs/assets/vendor/ (see docs/overrides/partials/javascripts/content.html), still correct but
@@ -39,7 +39,7 @@ FORMULA = re.compile(
     r'<(?P<tag>span|div) class="arithmatex">(?P<formula>\\\((?:(?!</span>).)*?\\\)|\\\[(?:(?!</div>).)*?\\\])</(?P=tag)>',
     re.DOTALL,
 )
-PRERENDER_COMMAND = "python tests/prerender/prerender.py"
+PRERENDER_COMMAND = "python tools/prerender.py"
 
 _state: dict = {}
 

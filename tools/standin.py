@@ -1,4 +1,4 @@
-"""A stand-in for the Hugging Face Hub, built in seconds for offline tests.
+"""A stand-in for the Hugging Face Hub, built in seconds for offline tests (and the benchmarks).
 
 It makes the hands-on's unmodified loading calls resolve on this machine:
 
@@ -8,7 +8,9 @@ It makes the hands-on's unmodified loading calls resolve on this machine:
 - ``load_dataset("kunishou/databricks-dolly-15k-ja", split="train")`` finds a
   committed sample of real rows (``tests/data/databricks-dolly-15k-ja``) prepared in the datasets cache.
 
-Nothing here touches the code under test: only the environment it runs in.
+Nothing here touches the code under test: only the environment it runs in. The same pieces serve
+the test process (tests/conftest.py), the notebook's kernel and the two-process run
+(tests/test_forms.py, tests/ddp_probe.py) and the benchmarks (tools/real_data.py).
 """
 
 from __future__ import annotations
@@ -19,13 +21,35 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-MODEL_ID = "stabilityai/japanese-stablelm-base-gamma-7b"
-DATASET_ID = "kunishou/databricks-dolly-15k-ja"
-DATA_FILE = Path(__file__).parent / "data" / "databricks-dolly-15k-ja" / "sample.json"
-DATA_ROLES = DATA_FILE.with_name("roles.json")  # why each sample row is there (tests/benchmarks/pick_sample.py)
+import project
+
+MODEL_ID = project.model_id()  # what the hands-on loads: the stand-in answers to the same name
+DATASET_ID = project.dataset_id()
+
+
+def offline_environment(hf_home: Path) -> dict[str, str]:
+    """Environment for any process that runs the page's code against the stand-in.
+
+    huggingface_hub reads HF_HOME and HF_HUB_OFFLINE once, when it is imported: set them first.
+    """
+    return {
+        "HF_HOME": str(hf_home),
+        "HF_HUB_OFFLINE": "1",
+        "HF_DATASETS_OFFLINE": "1",
+        "HF_TOKEN": "hf_standin_token_for_tests",
+        "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+        "TRANSFORMERS_NO_ADVISORY_WARNINGS": "1",
+        "HANDSON_ALLOW_CPU": "1",  # the page's documented switch: run every cell on a machine without a GPU
+    }
+
+
+TEST_DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
+DATA_FILE = TEST_DATA / "databricks-dolly-15k-ja" / "sample.json"
+DATA_ROLES = DATA_FILE.with_name("roles.json")  # why each sample row is there (tools/pick_sample.py)
 
 # The model's real tokenizer (Mistral-7B-v0.1's, Apache-2.0), committed with its license.
-TOKENIZER_DIR = Path(__file__).parent / "data" / "mistral-7b-v0.1-tokenizer"
+TOKENIZER_DIR = TEST_DATA / "mistral-7b-v0.1-tokenizer"
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
 
 # A tiny MistralForCausalLM: same architecture as Mistral-7B-v0.1, about 4.3M parameters (4.1M of them
@@ -102,8 +126,17 @@ def install_dataset(hf_home: Path, data_file: Path = DATA_FILE) -> Path:
 
 
 def install_hub(hf_home: Path) -> None:
+    """The stand-in model and dataset under ``hf_home`` (once: later calls find them there)."""
+    done = hf_home / ".standin-installed"
+    if done.exists():
+        return
     install_model(hf_home)
     install_dataset(hf_home)
+    done.touch()
+
+
+def setattr_(monkeypatch):
+    return setattr if monkeypatch is None else monkeypatch.setattr
 
 
 class ShortGeneration:
@@ -118,7 +151,8 @@ class ShortGeneration:
         self.cap = cap
         self.requested: list = []
 
-    def install(self, monkeypatch) -> ShortGeneration:
+    def install(self, monkeypatch=None) -> ShortGeneration:
+        """Patch through ``monkeypatch`` (undone after the test), or for the whole process without one."""
         import transformers
 
         original = transformers.GenerationMixin.generate
@@ -129,7 +163,7 @@ class ShortGeneration:
             kwargs["max_new_tokens"] = min(kwargs.get("max_new_tokens") or recorder.cap, recorder.cap)
             return original(model, *args, **kwargs)
 
-        monkeypatch.setattr(transformers.GenerationMixin, "generate", short_generate)
+        setattr_(monkeypatch)(transformers.GenerationMixin, "generate", short_generate)
         return self
 
 
@@ -139,7 +173,7 @@ class HubRecorder:
 
     calls: list = field(default_factory=list)
 
-    def install(self, monkeypatch) -> HubRecorder:
+    def install(self, monkeypatch=None) -> HubRecorder:
         from huggingface_hub import HfApi
 
         recorder = self
@@ -154,7 +188,20 @@ class HubRecorder:
             files = sorted(p.name for p in Path(folder_path).iterdir())
             recorder.calls.append(("upload_folder", repo_id, {"files": files, **kwargs}))
 
-        monkeypatch.setattr(HfApi, "whoami", whoami)
-        monkeypatch.setattr(HfApi, "create_repo", create_repo)
-        monkeypatch.setattr(HfApi, "upload_folder", upload_folder)
+        patch = setattr_(monkeypatch)
+        patch(HfApi, "whoami", whoami)
+        patch(HfApi, "create_repo", create_repo)
+        patch(HfApi, "upload_folder", upload_folder)
         return self
+
+
+def bitsandbytes_as_on_a_gpu(monkeypatch=None) -> None:
+    """Keep bitsandbytes on the code path a learner's GPU mirrors.
+
+    bitsandbytes has a CPU-only fast path (AVX512-BF16) that re-encodes the 4-bit scales when
+    generating; GPUs never take it. Turned off, whatever CPU the tests run on, "the base weights
+    did not change" can be checked bit for bit.
+    """
+    import bitsandbytes.nn.modules
+
+    setattr_(monkeypatch)(bitsandbytes.nn.modules, "has_avx512bf16", lambda: False)

@@ -6,7 +6,7 @@ The before/after evaluation on the stand-in runs with the whole page in test_han
 from __future__ import annotations
 
 import pytest
-from handson_page import cell
+from project import cell
 
 
 @pytest.fixture(scope="module")

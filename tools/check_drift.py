@@ -1,7 +1,7 @@
 """Does the hands-on still run on the newest releases of the ML stack?
 
-    python tests/tools/check_drift.py                  # venv in /tmp/drift-venv, reused between runs
-    python tests/tools/check_drift.py --venv DIR --fresh
+    python tools/check_drift.py                  # venv in /tmp/drift-venv, reused between runs
+    python tools/check_drift.py --venv DIR --fresh
 
 Installs the newest release of every package in pyproject's ``handson`` extra (and tokenizers)
 into a separate virtual environment, keeps torch at its pin (an unpinned torch pulls a CUDA build
@@ -22,8 +22,7 @@ import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from build_forms import ROOT, pins  # noqa: E402
+from project import ROOT, pins
 
 KEEP_PINNED = {"torch"}  # reported, not upgraded
 FLOATING_TEST_PINS = {"tokenizers"}  # part of the ML stack (transformers decides), though pinned under "test"
@@ -134,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     failed = [(test, outcome, message) for test, outcome, message in outcomes if outcome in ("failure", "error")]
     print(f"\n## 最新版でのテスト（{' '.join(TEST_FILES)}、{seconds:.0f} 秒）\n")
     print(f"pytest: {last_line}")
-    for test, outcome, message in failed:
+    for test, _outcome, message in failed:
         print(f"- 失敗 {test}: {message}")
     print()
     if failed:

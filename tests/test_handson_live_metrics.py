@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pytest
 import standin
 import torch
-from handson_page import cell
+from project import cell
 
 
 @pytest.fixture(scope="module")

@@ -2,13 +2,13 @@
 
 Run from the repository root (not collected by pytest; CI and public clones have no ../shared):
 
-    python tests/benchmarks/dataset_report.py
+    python tools/dataset_report.py
 
 It runs the hands-on's own cells, unmodified (load_tokenizer, prepare_dataset, prompt_format and the
 two tabs' training_args), on the real dataset file and the model's real tokenizer, laid out as the
 stand-in Hub does for the tests, and captures what they print: that is what a learner sees at steps 2
 and 3. Then it measures the token lengths, the share kept at other MAX_LENGTH values, the optimizer
-steps, and the time per GPU from the project's estimator (snippets/estimate/estimator.py) on the
+steps, and the time per GPU from the project's estimator (snippets/concepts/memory-and-time/estimator.py) on the
 real micro-batch lengths. Everything lands in docs/data/ (see OUTPUTS); the pages include those files.
 """
 
@@ -23,16 +23,16 @@ import math
 import os
 import platform
 import statistics
-import subprocess
 import sys
 from difflib import SequenceMatcher
 from pathlib import Path
 
+import project
 from real_data import DEFAULT_DATA, DEFAULT_TOKENIZER, ROOT, run_cells
 
 OUT = ROOT / "docs" / "data"
 FIGURES = ROOT / "docs" / "assets" / "figures"  # docs/data is not copied to the site; pictures must be
-sys.path.insert(0, str(ROOT / "snippets" / "estimate"))
+estimator = project.load_estimator()
 # Where the data file comes from (SOURCE.md beside it); printed with every figure.
 DATA_SOURCE = (
     "GitHub の kunishou/databricks-dolly-15k-ja の最初のコミット cd6c43d（2023-04-14）の 15,015 行。"
@@ -56,21 +56,12 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def eval_rows_setting() -> int:
-    """EVAL_ROWS and max_new_tokens as the evaluate/generate cells define them."""
-    import ast
-
-    for node in ast.parse((ROOT / "snippets" / "handson" / "evaluate.py").read_text(encoding="utf-8")).body:
-        if isinstance(node, ast.Assign) and [t.id for t in node.targets] == ["EVAL_ROWS"]:
-            return ast.literal_eval(node.value)
-    raise SystemExit("snippets/handson/evaluate.py に EVAL_ROWS = ... がありません")
-
-
-def max_new_tokens_default() -> int:
+def max_new_tokens_default(ns: dict) -> int:
+    """summarize()'s default length, from the generate cell run beside the others."""
     import inspect
 
-    namespace: dict = {}
-    exec((ROOT / "snippets" / "handson" / "generate.py").read_text(encoding="utf-8"), namespace)
+    namespace = dict(ns)
+    project.cell("generate").run(namespace)
     return inspect.signature(namespace["summarize"]).parameters["max_new_tokens"].default
 
 
@@ -166,21 +157,9 @@ def micro_batches(lengths: list[int], batch_size: int, seed: int = 42) -> list[l
     return [shuffled[i : i + batch_size] for i in range(0, len(shuffled), batch_size)]
 
 
-def arch_7b():
-    from estimator import Architecture
-    from transformers import MistralConfig
-
-    namespace: dict = {}
-    # The 7B shape exactly as the memory page's snippet writes it.
-    source = (ROOT / "snippets" / "estimate" / "gpu_fit.py").read_text(encoding="utf-8")
-    config_source = source[source.index("config = MistralConfig(") : source.index("arch = ")]
-    exec(config_source, {"MistralConfig": MistralConfig}, namespace)
-    return Architecture.from_config(namespace["config"])
-
-
 def tab_timing(arch, lengths_train, lengths_eval, settings, method, gpu, max_new_tokens, eval_rows):
     """Seconds for one epoch of training, the evaluation pauses, and the generation lower bounds."""
-    from estimator import Setup, estimate
+    Setup, estimate = estimator.Setup, estimator.estimate
 
     train_seconds = 0.0
     for batch in micro_batches(lengths_train, settings["batch_size"]):
@@ -193,9 +172,11 @@ def tab_timing(arch, lengths_train, lengths_eval, settings, method, gpu, max_new
         result = estimate(arch, Setup(method=method, batch_size=len(batch), seq_len=max(batch)))
         eval_seconds += result.forward_seconds(gpu.tflops)
     per_token = estimate(arch, Setup(method=method, batch_size=1, seq_len=1)).seconds_per_new_token(gpu.bandwidth_gbs)
+    # summarize() generates GENERATION_BATCH_SIZE rows at once: each step reads the weights once for the batch.
+    batch = project.snippet_constant("generate", "GENERATION_BATCH_SIZE")
     generation = {
-        "before_after": 2 * BEFORE_AFTER_EXAMPLES * max_new_tokens * per_token,
-        "rouge": 2 * min(eval_rows, len(lengths_eval)) * max_new_tokens * per_token,
+        "before_after": 2 * math.ceil(BEFORE_AFTER_EXAMPLES / batch) * max_new_tokens * per_token,
+        "rouge": 2 * math.ceil(min(eval_rows, len(lengths_eval)) / batch) * max_new_tokens * per_token,
     }
     return {
         "steps": steps,
@@ -208,22 +189,22 @@ def tab_timing(arch, lengths_train, lengths_eval, settings, method, gpu, max_new
 
 
 def peak_gb(arch, method, batch_size, seq_len) -> float:
-    from estimator import Setup, estimate
+    Setup, estimate = estimator.Setup, estimator.estimate
 
     return estimate(arch, Setup(method=method, batch_size=batch_size, seq_len=seq_len)).peak / 1e9
 
 
 def compute(ns, printed, settings, data: Path, tokenizer_dir: Path) -> dict:
-    from estimator import GPUS, UTILIZATION
+    GPUS, UTILIZATION = estimator.GPUS, estimator.UTILIZATION
 
-    arch = arch_7b()
+    arch = project.seven_b_architecture()
     max_length = ns["MAX_LENGTH"]
     lengths = example_lengths(ns)
     n_train = len(ns["splits_of_step_2"]["train"])
     train_lengths, eval_lengths = lengths[:n_train], lengths[n_train:]
     ordered = sorted(lengths)
     near_counts, near_examples = near_copy_table(ns)
-    eval_rows, max_new_tokens = eval_rows_setting(), max_new_tokens_default()
+    eval_rows, max_new_tokens = project.snippet_constant("evaluate", "EVAL_ROWS"), max_new_tokens_default(ns)
 
     choices = []
     for limit in sorted({*LENGTH_CHOICES, max_length}):
@@ -265,7 +246,7 @@ def compute(ns, printed, settings, data: Path, tokenizer_dir: Path) -> dict:
         raise SystemExit(f"drop_reason に新しい理由があります: {set(ns['dropped']) - set(reasons)}")
     return {
         "generated": datetime.date.today().isoformat(),
-        "command": "python tests/benchmarks/dataset_report.py",
+        "command": "python tools/dataset_report.py",
         "data": {
             "file": data.name,
             "sha256": hashlib.sha256(data.read_bytes()).hexdigest(),
@@ -333,17 +314,12 @@ def versions() -> dict:
 
 
 def machine() -> str:
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
-        revision = commit.stdout.strip()
-    except OSError:  # pragma: no cover - git is always there in this repository
-        revision = "?"
-    return f"{platform.system()} {platform.machine()}, {os.cpu_count()} コア（リポジトリ {revision}）"
+    return f"{platform.system()} {platform.machine()}, {os.cpu_count()} コア"
 
 
 # --- writing -------------------------------------------------------------------------------------
 
-GENERATED = "python tests/benchmarks/dataset_report.py が生成したファイルです。直接編集しないでください。"
+GENERATED = "python tools/dataset_report.py が生成したファイルです。直接編集しないでください。"
 
 
 def n(value) -> str:
@@ -461,7 +437,7 @@ def lengths_include(report: dict) -> str:
 
 
 def tradeoff_include(report: dict) -> str:
-    from estimator import GPUS
+    GPUS = estimator.GPUS
 
     lines = [
         f"<!-- {GENERATED} -->",
@@ -521,7 +497,8 @@ def time_include(report: dict) -> str:
             "学習と評価は、実際の長さの例をバッチに分けて見積もった計算量を、"
             f"GPU のピーク性能の {pct(report['utilization'])} で計算できると仮定した目安です（測った値ではありません）。"
             f"生成は、{n(report['max_new_tokens'])} トークンまで生成したときの**下限**です"
-            "（1 トークンごとに重みをすべてメモリから読む時間）。実際には数倍かかることがあります。"
+            "（まとめて生成する行ごとに、1 トークンにつき重みをすべてメモリから 1 回読む時間）。"
+            "実際には数倍かかることがあります。"
             f"ROUGE は評価用データ {n(report['eval_rows'])} 行を学習前と学習後で 2 回ずつ、"
             f"学習前後の比較は {BEFORE_AFTER_EXAMPLES} 例を 2 回ずつ生成します。"
             "モデルのダウンロード（初回のみ、約 14.5 GB）と読み込みの時間は含みません。"

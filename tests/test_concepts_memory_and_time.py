@@ -1,20 +1,18 @@
-"""The memory and time estimator (snippets/estimate/): counts, formulas, the page's tables."""
+"""docs/concepts/memory-and-time.md: the estimator (snippets/concepts/memory-and-time/), its formulas, the page's tables."""
 
 from __future__ import annotations
 
 import contextlib
 import io
 import re
-import sys
 
 import pytest
 import torch
-from handson_page import DOCS, SNIPPETS, page_cells
+import project
+from project import DOCS, SNIPPETS, page_cells
 
-sys.path.insert(0, str(SNIPPETS / "estimate"))
-
-import estimator
-from estimator import Architecture, Setup, estimate
+estimator = project.load_estimator()
+Architecture, Setup, estimate = estimator.Architecture, estimator.Setup, estimator.estimate
 
 PAGE = DOCS / "concepts" / "memory-and-time.md"
 VALIDATION = DOCS / "data" / "estimator-validation.md"
@@ -35,7 +33,7 @@ def mistral_config(hidden=4096, intermediate=14336, layers=32, heads=32, kv_head
 
 @pytest.fixture(scope="module")
 def mistral_7b() -> Architecture:
-    return Architecture.from_config(mistral_config())
+    return project.seven_b_architecture()  # the shape the page's gpu_fit.py writes
 
 
 def test_architecture_is_counted_from_the_real_model_shape(mistral_7b):
@@ -169,7 +167,9 @@ def test_gpu_fit_rows_use_the_hands_on_settings():
     for row, (variant, gpu_name) in tabs.items():
         setup = namespace["VARIANTS"][row]
         batch = snippet_value(f"handson/{variant}/training_args.py", "training_args", "per_device_train_batch_size")
-        accumulation = snippet_value(f"handson/{variant}/training_args.py", "training_args", "gradient_accumulation_steps")
+        accumulation = snippet_value(
+            f"handson/{variant}/training_args.py", "training_args", "gradient_accumulation_steps"
+        )
         assert (setup.batch_size, setup.seq_len) == (batch, max_length)
         assert batch * accumulation == namespace["EXAMPLES_PER_UPDATE"]
         # The tab's default fits its GPU with margin: at most 90 % of the memory after the 1 GB reserve.
@@ -182,7 +182,7 @@ def test_gpu_fit_table_on_the_page_is_what_the_snippet_prints():
     table = table.strip()
     assert table.count("\n") == 7  # header, rule, six settings
     assert "| LoRA（24 GB 以上のタブ） |" in table and "| QLoRA（T4 のタブ） |" in table
-    assert PAGE.read_text(encoding="utf-8").count(table) == 1, "run snippets/estimate/gpu_fit.py and paste its table"
+    assert PAGE.read_text(encoding="utf-8").count(table) == 1, "run the page's gpu_fit.py and paste its table"
 
 
 def test_the_recorded_validation_covers_three_sizes_within_15_percent():
@@ -191,7 +191,7 @@ def test_the_recorded_validation_covers_three_sizes_within_15_percent():
     assert {row.split("|")[1].strip() for row in rows} == {"S", "M", "L"}
     errors = [float(row.rstrip(" |").rsplit("|", 1)[1].strip().rstrip("%")) for row in rows]
     assert errors and all(abs(error) <= 15 for error in errors)
-    assert "python tests/benchmarks/bench_estimator.py" in text and "torch " in text
+    assert "python tools/bench_estimator.py" in text and "torch " in text
     assert '--8<-- "estimator-validation.md"' in PAGE.read_text(encoding="utf-8")
 
 

@@ -2,7 +2,7 @@
 
 Run from the repository root (not collected by pytest):
 
-    python tests/benchmarks/bench_estimator.py
+    python tools/bench_estimator.py
 
 Each configuration runs in its own subprocess: build a small Mistral (vocab 32,000, random weights,
 bf16), add LoRA (or train all weights), then run 2 training steps: forward under bf16 autocast as
@@ -26,9 +26,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+import project
+
+ROOT = project.ROOT
 OUTPUT = ROOT / "docs" / "data" / "estimator-validation.md"
-sys.path.insert(0, str(ROOT / "snippets" / "estimate"))
 
 # name: (hidden, intermediate, layers, heads, kv heads); intermediate/hidden = 3.5 as in Mistral 7B.
 SIZES = {
@@ -130,7 +131,9 @@ def main() -> None:
     import peft
     import torch
     import transformers
-    from estimator import Architecture, Setup, estimate
+
+    estimator = project.load_estimator()
+    Architecture, Setup, estimate = estimator.Architecture, estimator.Setup, estimator.estimate
 
     rows = []
     for name, size in SIZES.items():
@@ -174,7 +177,7 @@ def main() -> None:
         (
             f"計測: {datetime.date.today().isoformat()}、CPU {cpu}（{os.cpu_count()} コア）、GPU なし、"
             f"Python {platform.python_version()}、torch {torch.__version__}、transformers {transformers.__version__}、"
-            f"peft {peft.__version__}。コマンド: `python tests/benchmarks/bench_estimator.py`"
+            f"peft {peft.__version__}。コマンド: `python tools/bench_estimator.py`"
         ),
     ]
     OUTPUT.write_text("\n".join(lines) + "\n", encoding="utf-8")

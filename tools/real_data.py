@@ -9,11 +9,16 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+import standin
+from project import ROOT, VARIANTS, cell
+
+# huggingface_hub reads these when it is imported: set them before anything imports it.
+HF_HOME = Path(tempfile.mkdtemp(prefix="real-data-"))
+os.environ.update(standin.offline_environment(HF_HOME))
+
 SHARED = ROOT.parent / "shared" / "data"
 DEFAULT_DATA = SHARED / "databricks-dolly-15k-ja" / "databricks-dolly-15k-ja.json"
 DEFAULT_TOKENIZER = SHARED / "mistral-7b-v0.1-tokenizer"
@@ -26,17 +31,12 @@ def run_cells(data: Path, tokenizer_dir: Path) -> tuple[dict, dict[str, str], di
     cells run unmodified. Returns the cells' namespace, what each cell printed, and per tab the
     settings the report needs.
     """
-    hf_home = Path(tempfile.mkdtemp(prefix="real-data-"))
-    os.environ.update(HF_HOME=str(hf_home), HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
-    sys.path.insert(0, str(ROOT / "tests"))
-    import standin
-    from handson_page import VARIANTS, cell
-
-    standin.install_model(hf_home, tokenizer_dir)
-    standin.install_dataset(hf_home, data)
+    standin.install_model(HF_HOME, tokenizer_dir)
+    standin.install_dataset(HF_HOME, data)
     namespace: dict = {"__name__": "__main__"}
     printed = {}
-    for name in ("load_tokenizer", "prepare_dataset", "prompt_format", "max_length"):
+    os.chdir(HF_HOME)  # the output_dir cell makes ./outputs
+    for name in ("output_dir", "load_tokenizer", "prepare_dataset", "prompt_format", "max_length"):
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
             cell(name).run(namespace)

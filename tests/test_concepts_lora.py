@@ -1,4 +1,4 @@
-"""Snippets that show their output on the page as `#>` lines: run them and compare.
+"""docs/concepts/lora.md: snippets that show their output on the page as `#>` lines: run them and compare.
 
 Pages show what a snippet prints only through these `#>` lines, so a number on a page
 that comes from code is always the number the code prints today.
@@ -11,7 +11,7 @@ import io
 
 import pytest
 
-from handson_page import SNIPPETS, Cell
+from project import SNIPPETS, Cell
 
 SNIPPETS_WITH_OUTPUT = sorted(p for p in SNIPPETS.rglob("*.py") if "\n#> " in p.read_text(encoding="utf-8"))
 

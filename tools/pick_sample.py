@@ -2,7 +2,7 @@
 
 Run from the repository root (needs the real data in ../shared/data; not collected by pytest):
 
-    python tests/benchmarks/pick_sample.py
+    python tools/pick_sample.py
 
 The hands-on's own cells decide every row's fate on the real data (see real_data.py); from that the
 sample takes a few rows of each kind, so that every branch of the cleaning and the length filter is

@@ -1,7 +1,7 @@
 """Draw the site's diagrams and formulas ahead of time, into docs/assets/prerendered/.
 
-    PUPPETEER_SKIP_DOWNLOAD=1 npm ci --prefix tests/prerender   # once: mermaid-cli (uses /usr/bin/chromium)
-    python tests/prerender/prerender.py                         # after editing a diagram or a formula
+    PUPPETEER_SKIP_DOWNLOAD=1 npm ci --prefix tools/prerender_js   # once: mermaid-cli (uses /usr/bin/chromium)
+    python tools/prerender.py                                      # after editing a diagram or a formula
 
 docs/overrides/hooks/prerendered.py puts what this writes into the pages, so that the site needs neither
 mermaid.js nor KaTeX's script in the browser, and building it needs neither node nor a browser:
@@ -33,14 +33,16 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-HERE = Path(__file__).resolve().parent
-PRERENDERED = ROOT / "docs" / "assets" / "prerendered"
+from project import DOCS, ROOT
+
+NODE = Path(__file__).resolve().parent / "prerender_js"  # mermaid-cli (package.json) and the KaTeX runner
+PRERENDERED = DOCS / "assets" / "prerendered"
 DIAGRAMS = PRERENDERED / "diagrams"
 MATH = PRERENDERED / "math.json"
-KATEX = ROOT / "docs" / "assets" / "vendor" / "katex" / "katex.min.js"
+KATEX = DOCS / "assets" / "vendor" / "katex" / "katex.min.js"
+VENDORED = DOCS / "assets" / "vendor" / "VENDORED.txt"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-HEADER = re.compile(r"<!-- Drawn by tests/prerender/prerender\.py .*?settings (?P<settings>[0-9a-f]{16})\. -->")
+HEADER = re.compile(r"<!-- Drawn by tools/prerender\.py .*?settings (?P<settings>[0-9a-f]{16})\. -->")
 
 # Material for MkDocs 9.8 calls mermaid.initialize({startOnLoad: false, themeCSS, sequence: ...}) and
 # draws with the page's font (its CSS gives labels var(--md-text-font-family)); with `font: false`
@@ -65,7 +67,7 @@ def material_mermaid_css() -> str:
 
 
 def locked_versions() -> dict[str, str]:
-    lock = json.loads((HERE / "package-lock.json").read_text(encoding="utf-8"))["packages"]
+    lock = json.loads((NODE / "package-lock.json").read_text(encoding="utf-8"))["packages"]
     return {name: lock[f"node_modules/{name}"]["version"] for name in ("@mermaid-js/mermaid-cli", "mermaid")}
 
 
@@ -96,9 +98,9 @@ def site_sources() -> dict:
 
 
 def draw_diagrams(diagrams: dict[str, str], settings: str) -> None:
-    mmdc = HERE / "node_modules" / ".bin" / "mmdc"
+    mmdc = NODE / "node_modules" / ".bin" / "mmdc"
     if not mmdc.exists():
-        raise SystemExit("mermaid-cli がありません: PUPPETEER_SKIP_DOWNLOAD=1 npm ci --prefix tests/prerender")
+        raise SystemExit("mermaid-cli がありません: PUPPETEER_SKIP_DOWNLOAD=1 npm ci --prefix tools/prerender_js")
     versions = locked_versions()
     with tempfile.TemporaryDirectory(prefix="mermaid-") as tmp:
         work = Path(tmp)
@@ -116,7 +118,7 @@ def draw_diagrams(diagrams: dict[str, str], settings: str) -> None:
         for number, key in enumerate(keys, start=1):
             svg = (work / f"drawn-{number}.svg").read_text(encoding="utf-8")
             header = (
-                f"<!-- Drawn by tests/prerender/prerender.py from a ```mermaid fence of the site (its sha256 "
+                f"<!-- Drawn by tools/prerender.py from a ```mermaid fence of the site (its sha256 "
                 f"begins {key}), with mermaid {versions['mermaid']} (mermaid-cli {versions['@mermaid-js/mermaid-cli']}) "
                 f"and Material for MkDocs' mermaid settings; settings {settings}. -->"
             )
@@ -128,7 +130,7 @@ def typeset_formulas(formulas: list[str]) -> dict:
     if node is None:
         raise SystemExit("node がありません（Node.js 20 以上を入れてください）")
     result = subprocess.run(
-        [node, str(HERE / "katex_render.cjs"), str(KATEX)],
+        [node, str(NODE / "katex_render.cjs"), str(KATEX)],
         input=json.dumps(formulas), capture_output=True, text=True, encoding="utf-8", check=False,
     )  # fmt: skip
     if result.returncode != 0:

@@ -1,0 +1,317 @@
+"""What the project is made of, read from its sources: the one place the house code asks.
+
+Tests, the form generators (notebook, script), the mkdocs hook and the benchmarks read the
+pages, mkdocs.yml, the pins and the snippets through this module, never on their own.
+
+- Pages and their cells: a page's ``--8<-- "dir/file.py"`` lines, in page order, are its
+  cells (like a notebook's); snippets under ``handson/<variant>/`` sit in the hands-on's GPU tabs.
+- mkdocs.yml: read as mkdocs reads it (``!ENV`` resolved, ``!relative`` made absolute).
+- pyproject.toml: the tested versions (extra ``handson``) and the other pins.
+- URLs: the repository and the site come from mkdocs.yml (``REPO_URL`` / ``SITE_URL``), or are
+  unknown (a local build): then nothing links to them.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import re
+import sys
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import yaml
+from yaml_env_tag import construct_env_tag  # mkdocs' own !ENV tag (package pyyaml_env_tag)
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+SNIPPETS = ROOT / "snippets"
+TESTS = ROOT / "tests"
+HANDSON_PAGE = DOCS / "handson.md"
+HANDSON_SNIPPETS = SNIPPETS / "handson"
+NOTEBOOK = DOCS / "notebooks" / "handson.ipynb"
+SCRIPT = DOCS / "downloads" / "train_sft_lora.py"
+ACCELERATE_CONFIG = DOCS / "downloads" / "accelerate_multi_gpu.yaml"
+DATA = DOCS / "data"  # fragments written by tools/dataset_report.py from the real data
+ESTIMATOR = SNIPPETS / "concepts" / "memory-and-time" / "estimator.py"
+
+# The hands-on's GPU tabs: one folder of snippets each.
+VARIANTS = tuple(sorted(p.name for p in HANDSON_SNIPPETS.iterdir() if p.is_dir() and not p.name.startswith("_")))
+NOTEBOOK_VARIANT = "qlora_t4"  # Colab's free T4 runs it; QLoRA also runs on every larger GPU
+SCRIPT_DEFAULT_VARIANT = "lora_bf16"  # the page's first tab; GPU servers usually have 24 GB or more
+NOT_IN_NOTEBOOK_INSTALL = {"torch"}  # Colab ships a CUDA build of torch: keep it (FACTS 7)
+
+INCLUDE = re.compile(r'^[ \t]*(?:-8<-|--8<--)[ \t]+"(?P<path>[^":]+)(?::(?P<section>[\w-]+))?"[ \t]*$', re.M)
+
+
+# --- pages and their cells -------------------------------------------------------------------------
+
+
+def section_lines(lines: list[str], section: str) -> tuple[int, list[str]]:
+    """The lines between ``# --8<-- [start:name]`` and ``[end:name]``, and where they start."""
+    start = next(i for i, line in enumerate(lines) if line.strip() == f"# --8<-- [start:{section}]")
+    end = next(i for i, line in enumerate(lines) if line.strip() == f"# --8<-- [end:{section}]")
+    return start + 1, lines[start + 1 : end]
+
+
+@dataclass(frozen=True)
+class Cell:
+    path: Path
+    section: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.path.stem if self.section is None else f"{self.path.stem}:{self.section}"
+
+    @property
+    def variant(self) -> str | None:
+        parent = self.path.parent.name
+        return parent if parent in VARIANTS else None
+
+    def source(self) -> tuple[int, str]:
+        lines = self.path.read_text(encoding="utf-8").splitlines(keepends=True)
+        if self.section is None:
+            return 0, "".join(lines)
+        first, body = section_lines(lines, self.section)
+        return first, "".join(body)
+
+    def run(self, namespace: dict) -> None:
+        first, code = self.source()
+        # Padding keeps line numbers true, so tracebacks and coverage point at the real file.
+        exec(compile("\n" * first + code, str(self.path), "exec"), namespace)
+
+
+def includes(page: Path) -> list[tuple[str, str | None]]:
+    return [(m["path"], m["section"]) for m in INCLUDE.finditer(page.read_text(encoding="utf-8"))]
+
+
+def page_cells(page: Path = HANDSON_PAGE) -> list[Cell]:
+    return [Cell(SNIPPETS / path, section) for path, section in includes(page) if path.endswith(".py")]
+
+
+def cells_for(variant: str, page: Path = HANDSON_PAGE) -> list[Cell]:
+    return [cell for cell in page_cells(page) if cell.variant in (None, variant)]
+
+
+def cell(name: str, variant: str | None = None) -> Cell:
+    """The hands-on's cell with this name (for tests that rerun one cell in another environment)."""
+    pool = page_cells() if variant is None else cells_for(variant)
+    return next(c for c in pool if c.name == name)
+
+
+def code_pages() -> list[Path]:
+    """Pages that embed snippet code (every one of them runs in the tests)."""
+    return [
+        page
+        for page in sorted(DOCS.rglob("*.md"))
+        if "includes" not in page.relative_to(DOCS).parts and any(path.endswith(".py") for path, _ in includes(page))
+    ]
+
+
+def page_title(page: Path) -> str:
+    for line in page.read_text(encoding="utf-8").splitlines():
+        if line.startswith("# "):
+            return re.sub(r"\s*\{#[\w-]+\}\s*$", "", line[2:]).strip()
+    return page.stem
+
+
+def mirrored_test(page: Path) -> Path:
+    """The test module of a page: docs/concepts/memory-and-time.md -> tests/test_concepts_memory_and_time.py."""
+    stem = page.relative_to(DOCS).with_suffix("").as_posix()
+    return TESTS / f"test_{re.sub(r'[/-]', '_', stem)}.py"
+
+
+def mirrored_snippets(page: Path) -> Path:
+    """The snippet folder of a page: docs/next-day.md -> snippets/next-day/."""
+    return SNIPPETS / page.relative_to(DOCS).with_suffix("")
+
+
+def tab_labels() -> dict[str, str]:
+    """``{variant: tab label}`` as the hands-on shows them (the tab holding that variant's snippets)."""
+    labels: dict[str, str] = {}
+    label = None
+    for line in HANDSON_PAGE.read_text(encoding="utf-8").splitlines():
+        if m := re.match(r'^=== "(.+)"\s*$', line):
+            label = m[1]
+        elif label and (m := INCLUDE.match(line)):
+            variant = Path(m["path"]).parent.name
+            if variant in VARIANTS:
+                labels.setdefault(variant, label)
+        elif line and not line.startswith((" ", "\t", "===")):
+            label = None
+    missing = set(VARIANTS) - set(labels)
+    if missing:
+        raise SystemExit(f"docs/handson.md に {sorted(missing)} のタブが見つかりません")
+    return labels
+
+
+def snippet_constant(cell_name: str, name: str):
+    """The value a hands-on cell assigns to a module-level constant (MODEL_ID, DATASET_ID, ...)."""
+    source = next(c for c in cells_for(VARIANTS[0]) if c.name == cell_name).source()[1]
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == [name]:
+            return ast.literal_eval(node.value)
+    raise SystemExit(f"{cell_name} に {name} = ... がありません")
+
+
+def model_id() -> str:
+    return snippet_constant("load_tokenizer", "MODEL_ID")
+
+
+def dataset_id() -> str:
+    return snippet_constant("prepare_dataset", "DATASET_ID")
+
+
+@cache
+def load_estimator():
+    """The memory page's estimator (a snippet file), imported as the module ``estimator``."""
+    spec = importlib.util.spec_from_file_location("estimator", ESTIMATOR)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["estimator"] = module  # dataclasses look their module up while the class is made
+    spec.loader.exec_module(module)
+    return module
+
+
+def seven_b_config():
+    """The 7B model's shape exactly as the memory page's snippet writes it (weights are never loaded)."""
+    from transformers import MistralConfig
+
+    source = (ESTIMATOR.parent / "gpu_fit.py").read_text(encoding="utf-8")
+    namespace: dict = {}
+    exec(
+        source[source.index("config = MistralConfig(") : source.index("arch = ")],
+        {"MistralConfig": MistralConfig},
+        namespace,
+    )
+    return namespace["config"]
+
+
+def seven_b_architecture():
+    return load_estimator().Architecture.from_config(seven_b_config())
+
+
+# --- pyproject.toml ----------------------------------------------------------------------------------
+
+
+def pins(extra: str = "handson") -> dict[str, str]:
+    """``{package: version}`` from pyproject's extra, in the order written there."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    result = {}
+    for requirement in project["optional-dependencies"][extra]:
+        name, sep, version = requirement.partition("==")
+        if not sep:
+            raise SystemExit(f"pyproject.toml の {extra} extra は「名前==バージョン」で固定してください: {requirement}")
+        result[name.strip()] = version.strip()
+    return result
+
+
+def requires_python() -> str:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["requires-python"]
+
+
+def pip_requirements(exclude: set[str] = frozenset()) -> list[str]:
+    return [f'"{name}=={version}"' for name, version in pins().items() if name not in exclude]
+
+
+# --- mkdocs.yml --------------------------------------------------------------------------------------
+
+
+class _MkdocsYaml(yaml.SafeLoader):
+    """mkdocs.yml as mkdocs reads it: !ENV resolved, !relative made absolute, python tags left out."""
+
+
+_MkdocsYaml.add_multi_constructor("", lambda loader, suffix, node: None)  # !!python/...
+_MkdocsYaml.add_constructor("!ENV", construct_env_tag)
+_MkdocsYaml.add_constructor(
+    "!relative", lambda loader, node: str(ROOT / loader.construct_scalar(node).replace("$config_dir/", "", 1))
+)
+
+
+def mkdocs_config() -> dict:
+    return yaml.load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"), Loader=_MkdocsYaml)
+
+
+def mkdocs_setting(name: str) -> str | None:
+    """A top-level setting of mkdocs.yml, with ``!ENV [VAR, default]`` resolved as mkdocs does."""
+    value = mkdocs_config().get(name)
+    return str(value) if value else None
+
+
+def nav_files() -> list[str]:
+    """Every file named in mkdocs.yml's nav."""
+    found: list[str] = []
+
+    def walk(node):
+        if isinstance(node, str):
+            found.append(node)
+        elif isinstance(node, list):
+            for child in node:
+                walk(child)
+        elif isinstance(node, dict):
+            for child in node.values():
+                walk(child)
+
+    walk(mkdocs_config()["nav"])
+    return found
+
+
+def source_pages() -> list[Path]:
+    """Every page in mkdocs.yml's nav (markdown and notebooks): the site a learner browses."""
+    return [DOCS / name for name in nav_files() if not name.startswith(("http://", "https://"))]
+
+
+def url_path(page: Path) -> str:
+    """The page's path on the site (use_directory_urls): docs/a/b.md -> a/b/, docs/a/index.md -> a/."""
+    relative = page.relative_to(DOCS).with_suffix("")
+    parts = relative.parts[:-1] if relative.name in ("index", "README") else relative.parts
+    return "".join(f"{part}/" for part in parts)
+
+
+def snippet_dirs() -> list[Path]:
+    """pymdownx.snippets' base_path from mkdocs.yml: where ``--8<-- "x"`` finds x."""
+    for extension in mkdocs_config()["markdown_extensions"]:
+        if isinstance(extension, dict) and "pymdownx.snippets" in extension:
+            return [Path(p) for p in extension["pymdownx.snippets"]["base_path"]]
+    return [SNIPPETS]
+
+
+# --- where the site and the repository are -------------------------------------------------------------
+
+
+def site_url(path: str = "") -> str | None:
+    """The page's address on the published site, or None where the site's address is unknown."""
+    base = mkdocs_setting("site_url")
+    return None if base is None else base.rstrip("/") + "/" + path
+
+
+def github_repository() -> str | None:
+    """``owner/name`` of the GitHub repository (mkdocs.yml's repo_url), or None where it is unknown."""
+    repo = mkdocs_setting("repo_url")
+    if repo is None:
+        return None
+    match = re.fullmatch(r"https://github\.com/([\w.-]+)/([\w.-]+?)(?:\.git)?/?", repo)
+    if match is None:
+        raise SystemExit(
+            f"REPO_URL（mkdocs.yml の repo_url）は https://github.com/持ち主/リポジトリ の形にしてください"
+            f"（Colab は GitHub にあるノートブックしか開けません）: {repo}"
+        )
+    return f"{match[1]}/{match[2]}"
+
+
+def site_path(source: Path) -> str:
+    """Where the built site keeps a notebook: next to its page (mkdocs-jupyter's include_source,
+    use_directory_urls), e.g. docs/notebooks/handson.ipynb -> notebooks/handson/handson.ipynb."""
+    return f"{source.relative_to(DOCS).with_suffix('').as_posix()}/{source.name}"
+
+
+def colab_url(notebook: Path = NOTEBOOK) -> str | None:
+    """Colab opens the notebook of the deployed site: ``mkdocs gh-deploy`` pushes the built site, with the
+    notebook generated for that site, to the branch ``remote_branch`` (docs/overrides/main.html builds
+    the site's Colab button the same way). None where the repository is unknown."""
+    repo = github_repository()
+    if repo is None:
+        return None
+    branch = mkdocs_setting("remote_branch") or "gh-pages"  # mkdocs' default
+    return f"https://colab.research.google.com/github/{repo}/blob/{branch}/{site_path(notebook)}"
