@@ -528,7 +528,8 @@ def test_doctor_reads_the_run_and_its_saved_state(handson):
     ns, state = handson.namespace, handson.trainer.state
     assert ns["doctor_findings"] == []
     eval_loss = next(log["eval_loss"] for log in state.log_history if "eval_loss" in log)
-    assert f"評価用データの損失が最も低かったのは、ステップ {state.global_step} の {eval_loss:.3f} です。" in handson.stdout
+    lowest = f"評価用データの損失が最も低かったのは、ステップ {state.global_step} の {eval_loss:.3f} です。"
+    assert lowest in handson.stdout
     # logging_steps (5) is longer than this run (2 updates): no training loss was logged, and the doctor says so
     assert "学習用データの損失 0 個" in handson.stdout and "4 個より少ないので" in handson.stdout
     saved = handson.workdir / ns["training_args"].output_dir / f"checkpoint-{state.global_step}" / "trainer_state.json"

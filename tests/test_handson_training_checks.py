@@ -66,7 +66,10 @@ def test_terminal_view_brackets_exactly_the_summary_and_eos(mask_cell, tokenizer
     assert inside[:-2].split("|") == ["鬱", "蒼", "と", "し", "た", "森", "。", "</s>"]  # 3 byte tokens -> one box
     trained = sum(label != -100 for label in labels)
     assert trained == 2 * 3 + 5 + 1 == len(ids) - len(tokenizer(EXAMPLE["prompt"]).input_ids)  # bytes, chars, EOS
-    assert f"全 {len(ids)} トークン: 損失を計算する {trained} トークン、ラベルが -100 の {len(ids) - trained} トークン" in out
+    assert (
+        f"全 {len(ids)} トークン: 損失を計算する {trained} トークン、ラベルが -100 の {len(ids) - trained} トークン"
+        in out
+    )
 
 
 def test_notebook_view_is_coloured_html(mask_cell, tokenizer, monkeypatch):
@@ -149,7 +152,9 @@ def test_no_eos_stops_before_training(hub, tmp_path, tokenizer):
     with pytest.raises(ValueError, match="学習を始める前の確認で問題が見つかりました") as error:
         preflight(trainer, rows)
     message = str(error.value)
-    assert f"{len(rows)} 行は、最後のトークンが EOS（</s>）でないか" in message and "生成が止まらなくなります" in message
+    assert (
+        f"{len(rows)} 行は、最後のトークンが EOS（</s>）でないか" in message and "生成が止まらなくなります" in message
+    )
     assert "prompt と completion の 2 列" in message  # what to do
     assert trainer.state.global_step == 0
     first_line = f"ValueError: {message.splitlines()[0]}"  # the troubleshooting page shows it as it is
@@ -176,7 +181,10 @@ def test_everything_masked_stops_before_training(hub, tmp_path, tokenizer):
     with pytest.raises(ValueError) as error:
         preflight(trainer, rows)
     message = str(error.value)
-    assert f"{len(rows)} 行は、ラベルがすべて -100 で、損失を計算するトークンがありません（損失が 0 になります）" in message
+    assert (
+        f"{len(rows)} 行は、ラベルがすべて -100 で、損失を計算するトークンがありません（損失が 0 になります）"
+        in message
+    )
     assert "EOS のラベルが -100" in message  # and so the EOS is not trained either
 
 
@@ -199,6 +207,20 @@ def test_training_on_the_prompt_too_stops_before_training(hub, tmp_path):
     with pytest.raises(ValueError) as error:
         preflight(trainer, rows)
     assert f"{len(rows)} 行は、プロンプトの先頭から損失を計算します" in str(error.value)
+
+
+def test_float16_adapters_with_fp16_stop_before_training(hub, tmp_path, monkeypatch):
+    """An old tutorial's model.half(): on a T4 the first update would fail with GradScaler's error."""
+    rows = prompt_completion()
+    trainer = build_trainer(tmp_path, rows, peft=True)
+    trainer.model.half()
+    monkeypatch.setattr(trainer.args, "fp16", True)  # the T4 tab's setting (it needs a GPU to be set here)
+    trainable = sum(p.requires_grad for p in trainer.model.parameters())
+    with pytest.raises(ValueError) as error:
+        preflight(trainer, rows)
+    assert f"学習する重みのうち {trainable} 個が float16 です" in str(error.value)
+    assert "Attempting to unscale FP16 gradients." in str(error.value)
+    assert "Attempting to unscale FP16 gradients." in TROUBLESHOOTING.read_text(encoding="utf-8")
 
 
 # --- the pre-flight time estimate on a GPU -------------------------------------------------------------
@@ -224,7 +246,10 @@ def test_time_estimate_for_a_known_gpu(healthy_trainer, monkeypatch, gpu, tflops
     args = healthy_trainer.args
     expected = namespace["training_seconds"](healthy_trainer.model.config, lengths, args, 1, tflops)
     assert seconds == pytest.approx(expected * args.num_train_epochs, rel=1e-12)
-    assert f"学習時間の目安（{gpu}）: 約 {max(1, round(seconds / 60))} 分。計算量からの目安で、測った値ではありません" in out
+    assert (
+        f"学習時間の目安（{gpu}）: 約 {max(1, round(seconds / 60))} 分。計算量からの目安で、測った値ではありません"
+        in out
+    )
 
 
 @pytest.mark.parametrize("gpu", ["NVIDIA H100 80GB HBM3", "NVIDIA L40S"])  # L40S is not an L4
@@ -312,6 +337,7 @@ def test_doctor_names_the_problem_of_each_recorded_run(doctor, name):
     assert [anchor for anchor, _ in findings] == EXPECTED[name]
     if findings:
         (anchor, message), title = findings[0], doctor["TROUBLESHOOTING"][findings[0][0]]
+        assert anchor == EXPECTED[name][0]
         assert f"・{message}\n  →「困ったときは」のページの「{title}」を見てください。" in out
     else:
         assert out.rstrip().endswith("問題は見つかりませんでした。")
@@ -335,6 +361,48 @@ def test_doctor_details(doctor):
     assert diagnose(doctor, STATES / "constant-rate.json", args=None)[0] == []
 
 
+def made_up_state(loss=(), eval_loss=(), grad_norm=()):
+    """A tiny in-memory history: one value per logged point, every 10 updates."""
+    from transformers import TrainerState
+
+    series = {"loss": loss, "eval_loss": eval_loss, "grad_norm": grad_norm}
+    logs = [{key: value, "step": 10 * (i + 1)} for key, values in series.items() for i, value in enumerate(values)]
+    steps = 10 * max(len(loss), len(eval_loss), len(grad_norm))
+    return TrainerState(global_step=steps, max_steps=steps, log_history=logs)
+
+
+@pytest.mark.parametrize(
+    ("history", "expected"),
+    [
+        ({"loss": (1.0, 1.0, 1.0, 0.981)}, ["loss-not-falling"]),  # fell by less than 2 %
+        ({"loss": (1.0, 1.0, 1.0, 0.979)}, []),
+        ({"loss": (1.0, 1.0, 1.0)}, []),  # fewer than 4 points: not judged
+        ({"loss": (1.0, 0.8, 0.7), "eval_loss": (1.0, 0.9, 0.9181)}, ["overfitting"]),  # rose by more than 2 %
+        ({"loss": (1.0, 0.8, 0.7), "eval_loss": (1.0, 0.9, 0.9179)}, []),
+        ({"loss": (1.0, 0.8, 0.7), "eval_loss": (0.9, 0.99)}, []),  # fewer than 3 evaluations: not judged
+        ({"grad_norm": (1.0, 1.0, 1.0, 1.0, 10.01)}, ["grad-norm-spikes"]),  # more than 10 times the median
+        ({"grad_norm": (1.0, 1.0, 1.0, 1.0, 9.99)}, []),
+        ({"grad_norm": (1.0, 1.0, 1.0, 100.0)}, []),  # fewer than 5 points: not judged
+        ({"loss": (1.0, 0.0)}, ["loss-zero-nan"]),
+        ({"grad_norm": (0.5, float("inf"))}, ["loss-zero-nan"]),
+    ],
+)
+def test_doctor_thresholds_are_the_ones_the_pages_describe(doctor, history, expected):
+    findings, out = diagnose(doctor, made_up_state(**history), args=None)
+    assert [anchor for anchor, _ in findings] == expected
+    assert ("4 個より少ない" in out) == (len(history.get("loss", ())) < 4)
+    page = TROUBLESHOOTING.read_text(encoding="utf-8")
+    for words in (
+        "記録が 4 個以上",
+        "2 % に満たなければ",
+        "記録が 3 個以上",
+        "2 % を超えて上がった",
+        "記録が 5 個以上",
+        "10 倍を超えた",
+    ):
+        assert words in page
+
+
 def test_doctor_reads_a_state_object_like_the_file(doctor):
     from transformers import TrainerState
 
@@ -352,8 +420,9 @@ def test_each_finding_has_its_troubleshooting_section(doctor):
 
 
 def test_synthetic_histories_are_what_make_states_writes():
-    sys.path.insert(0, str(STATES))
-    import make_states
+    import runpy
+
+    make_states = SimpleNamespace(**runpy.run_path(str(STATES / "make_states.py")))
 
     for path, text in make_states.outputs().items():
         assert path.read_text(encoding="utf-8") == text, f"python {STATES / 'make_states.py'} で作り直してください"

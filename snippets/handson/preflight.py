@@ -68,6 +68,12 @@ def check_before_training(trainer, given):
             f"- {prompt_trained} 行は、プロンプトの先頭から損失を計算します（プロンプトまで学習してしまいます）。"
             "SFTConfig で completion_only_loss=False にしていないか、データが prompt と completion の 2 列かを確かめてください。"
         )
+    fp16_weights = sum(p.requires_grad and p.dtype == torch.float16 for p in trainer.model.parameters())
+    if args.fp16 and fp16_weights:
+        problems.append(
+            f"- fp16=True なのに、学習する重みのうち {fp16_weights} 個が float16 です。このまま学習すると、最初の更新で"
+            "「Attempting to unscale FP16 gradients.」のエラーで止まります。モデルを .half() などで float16 に変換しないでください。"
+        )
     if problems:
         raise ValueError(
             "学習を始める前の確認で問題が見つかりました。直してから、SFTTrainer を作るセルからやり直してください。\n"

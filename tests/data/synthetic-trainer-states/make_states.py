@@ -37,7 +37,9 @@ def healthy_eval(step: int) -> float:
     return 1.42 + 0.4 * math.exp(-step / 35)
 
 
-def history(loss=healthy_loss, eval_loss=healthy_eval, grad_norm=lambda s: 0.45 + 0.1 * math.sin(s / 7), rate=scheduled_rate):
+def history(
+    loss=healthy_loss, eval_loss=healthy_eval, grad_norm=lambda s: 0.45 + 0.1 * math.sin(s / 7), rate=scheduled_rate
+):
     logs = []
     for step in range(LOGGING_STEPS, MAX_STEPS + 1, LOGGING_STEPS):
         logs.append(
