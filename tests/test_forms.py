@@ -227,7 +227,7 @@ def test_notebook_runs_top_to_bottom(notebook_run):
 
     # The T4 (QLoRA) settings: 4-bit base model, fp16 training; two steps on the stand-in data.
     assert facts["fp16"] is True
-    assert "trainable params" in outputs_text(by_id["train"])
+    assert "学習するパラメータ: " in outputs_text(by_id["preflight"])  # the pre-flight check ran before training
     assert "学習用" in outputs_text(by_id["prepare_dataset"])
     assert facts["before"] == facts["after"] == 3
     # One batched call each: before and after training, then ROUGE before and after (3 rows fit one batch).
@@ -366,7 +366,7 @@ def test_two_processes_train_one_model(ddp_run):
     assert (workdir / "run" / "outputs" / "loss.png").stat().st_size > 0  # the loss graph, kept as a file
     assert stdout.count(f"設定: 24 GB 以上（bf16 LoRA） / モデル {standin.MODEL_ID}") == 1
     assert "分散学習: このプロセスは cpu にモデル全体を読み込みます。" in stdout
-    assert stdout.count("trainable params") == 1  # the other process's cell output is kept quiet
+    assert stdout.count("学習するパラメータ: ") == 1  # the other process's cell output is kept quiet
     assert secrets_in(stdout + (workdir / "log.txt").read_text()) == []  # HF_TOKEN was set: never printed
 
 

@@ -12,6 +12,7 @@ import contextlib
 import copy
 import math
 import io
+import statistics
 import json
 import re
 from collections import Counter
@@ -47,7 +48,7 @@ class HandsonRun:
     trainer: object
     hub: standin.HubRecorder
     generation: standin.ShortGeneration
-    before_train: dict  # the namespace right before the training cell, with its own copy of the model
+    before_train: dict  # the namespace right before the trainer is built, with its own copy of the model
     rng_before_train: torch.Tensor
 
 
@@ -73,7 +74,7 @@ def handson(request, hub, tmp_path_factory) -> HandsonRun:
         for cell in cells_for(variant):
             if cell.name == "merge":  # the merge cell deletes the trainer to free GPU memory
                 captured["trainer"] = namespace["trainer"]
-            if cell.name == "train":  # what a rerun of the training cell starts from (the resume test)
+            if cell.name == "trainer":  # what a rerun of the training cells starts from (the resume test)
                 captured["before_train"] = {
                     **namespace,
                     "model": copy.deepcopy(namespace["model"]),
@@ -338,14 +339,19 @@ def test_training_resumes_after_a_disconnect(handson, tmp_path, monkeypatch, cap
         original_save(trainer, *args, **kwargs)
         raise KeyboardInterrupt  # the runtime goes away right after a checkpoint was written
 
-    train = next(c for c in cells_for(handson.variant) if c.name == "train")
+    cells = cells_for(handson.variant)
+    names = [c.name for c in cells]
+    training = cells[names.index("trainer") : names.index("train") + 1]  # build, check, train
     monkeypatch.setattr(transformers.Trainer, "_save_checkpoint", save_then_disconnect)
     with pytest.raises(KeyboardInterrupt):
-        train.run(namespace)
+        for cell in training:
+            cell.run(namespace)
     assert namespace["trainer"].state.global_step == 1
     monkeypatch.setattr(transformers.Trainer, "_save_checkpoint", original_save)
     capsys.readouterr()
-    train.run(namespace)  # the same cell, run again
+    # After a reconnect the learner runs every cell again; those before the trainer give the same state here.
+    for cell in training:
+        cell.run(namespace)
     out = capsys.readouterr().out
     assert "途中経過 outputs/checkpoints/checkpoint-1 から再開します。" in out
     resumed = namespace["trainer"]
@@ -455,3 +461,68 @@ def test_settings_tables_show_the_code_values(handson, variant):
     assert table_row(tuning, "`max_length`")[column].startswith(str(ns["MAX_LENGTH"]))
     assert float(table_row(tuning, "`learning_rate`")[column]) == args.learning_rate
     assert table_row(tuning, "`r` / `lora_alpha`")[column] == f"{config.r} / {config.lora_alpha}"
+
+
+# --- training checks on the page's run: loss-mask view (step 3), pre-flight check and run doctor (step 6) ---
+# (their broken-setup and recorded-history cases are in tests/test_handson_training_checks.py)
+
+
+def test_loss_mask_view_shows_what_the_trainer_trains(handson):
+    """Step 3 makes the labels before the trainer exists: they are the trainer's, for every example."""
+    ns = handson.namespace
+    tokenizer = ns["tokenizer"]
+    assert len(handson.trainer.train_dataset) == len(ns["train_dataset"])
+    for position, example in enumerate(ns["train_dataset"]):
+        ids, labels = ns["tokens_and_labels"](example)
+        assert (ids, labels) == tokenized_example(handson, position)  # what the collator gives the model
+        trained = [token for token, label in zip(ids, labels) if label != -100]
+        assert tokenizer.decode(trained) == example["completion"] + tokenizer.eos_token
+    # What the cell printed for the first example: the summary and the EOS, and only they, in brackets.
+    view = handson.stdout.split("| がトークンの区切り、↵ が改行です。\n", 1)[1]
+    before, inside = view.split("[[", 1)
+    inside = inside.split("]]", 1)[0]
+    assert before.startswith("<s>|") and before.endswith("答|↵\n")  # the prompt, up to "### 応答" and its newline
+    assert inside.replace("↵\n", "\n").replace("|", "") == ns["train_dataset"][0]["completion"] + "</s>"
+    assert inside.endswith("|</s>")
+
+
+def test_preflight_runs_right_before_training(handson):
+    names = [cell.name for cell in cells_for(handson.variant)]
+    assert names[names.index("train") - 2 : names.index("train") + 1] == ["trainer", "preflight", "train"]
+    out = handson.stdout
+    assert out.index("学習前の確認（SFTTrainer が準備した学習用データ）:") < out.index("学習の記録（全")
+
+
+def test_preflight_reports_what_the_trainer_prepared(handson):
+    ns, trainer = handson.namespace, handson.trainer
+    report = ns["preflight"]
+    trained = [sum(label != -100 for label in labels) for labels in trainer.train_dataset["labels"]]
+    assert report["examples"] == len(trainer.train_dataset) == len(ns["train_dataset"])
+    assert report["trained"] == trained and min(trained) >= 2  # at least one summary token and the EOS
+    assert report["steps"] == trainer.state.max_steps == trainer.state.global_step  # what the Trainer then did
+    trainable = sum(p.numel() for p in trainer.model.parameters() if p.requires_grad)
+    assert report["trainable"] == trainable
+    assert report["seconds"] is None  # no GPU: no time estimate
+    for line in (
+        f"  例の数: {len(trained)} 行",
+        f"  1 例で損失を計算するトークン（要約と EOS）: 最小 {min(trained)}、中央値 {statistics.median(trained):g}",
+        f"  学習するパラメータ: {trainable:,} / 全体 ",
+        f"  更新の回数: {trainer.state.max_steps} 回（16 例ごとに 1 回）",
+        "  学習時間の目安: GPU がないので出しません。",
+    ):
+        assert line in handson.stdout
+
+
+def test_doctor_reads_the_run_and_its_saved_state(handson):
+    ns, state = handson.namespace, handson.trainer.state
+    assert ns["doctor_findings"] == []
+    eval_loss = next(log["eval_loss"] for log in state.log_history if "eval_loss" in log)
+    lowest = f"評価用データの損失が最も低かったのは、ステップ {state.global_step} の {eval_loss:.3f} です。"
+    assert lowest in handson.stdout
+    # logging_steps (5) is longer than this run (2 updates): no training loss was logged, and the doctor says so
+    assert "学習用データの損失 0 個" in handson.stdout and "4 個より少ないので" in handson.stdout
+    saved = handson.workdir / ns["training_args"].output_dir / f"checkpoint-{state.global_step}" / "trainer_state.json"
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        findings = ns["diagnose_training"](saved, ns["training_args"])
+    assert findings == [] and out.getvalue() in handson.stdout  # the saved file tells the same story

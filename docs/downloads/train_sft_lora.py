@@ -463,6 +463,98 @@ eval_dataset = splits["test"].map(to_prompt_completion, remove_columns=splits["t
 print(train_dataset[0]["prompt"] + train_dataset[0]["completion"])
 ''',
     ),
+    # --- handson/loss_mask.py
+    (
+        'loss_mask',
+        None,
+        False,
+        None,
+        r'''import html
+
+from trl.data_utils import common_prefix_length  # TRL がプロンプトの終わりを決めるのに使う関数
+
+
+def tokens_and_labels(example):
+    """SFTTrainer と同じ手順で 1 例をトークンにし、ラベルを付けます（損失を計算しない位置は -100）。"""
+    prompt_ids = tokenizer(text=example["prompt"]).input_ids
+    # TRL は完了（要約）の末尾に EOS を足してから、プロンプトと続けてトークンにします
+    ids = tokenizer(text=example["prompt"] + example["completion"] + tokenizer.eos_token).input_ids
+    # プロンプトだけのトークン列と先頭から一致する部分が「プロンプト」です。そこはラベルを -100 にします
+    prompt_length = common_prefix_length(prompt_ids, ids)
+    labels = [-100] * prompt_length + ids[prompt_length:]
+    return ids[:MAX_LENGTH], labels[:MAX_LENGTH]  # 長すぎる例は末尾が切れます（上のセルで除いたので切れません）
+
+
+def token_pieces(ids):
+    """トークンごとの文字列。1 文字が複数のトークン（バイト）に分かれるときは、最後のトークンに文字を入れます。"""
+    pieces, shown = [], ""
+    for end in range(1, len(ids) + 1):
+        text = tokenizer.decode(ids[:end])
+        complete = not text.endswith("\ufffd")  # 文字の途中のバイトまでだと、最後が「�」になります
+        pieces.append(text[len(shown) :] if complete else "")
+        shown = text if complete else shown
+    return pieces
+
+
+def in_notebook():
+    """Jupyter や Colab のノートブックで動いているか。"""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # IPython がなければノートブックではありません
+        return False
+    return getattr(get_ipython(), "kernel", None) is not None
+
+
+def as_text(boxes):
+    """端末向け: 損失を計算するトークンを [[ ]] で囲み、トークンの区切りを | で、改行を ↵ で示します。"""
+    text, inside = "", False
+    for piece, trained in boxes:
+        if trained != inside:
+            text += "[[" if trained else "]]"
+            inside = trained
+        elif text and not text.endswith("\n"):
+            text += "|"
+        text += piece.replace("\n", "↵\n")
+    return text + ("]]" if inside else "")
+
+
+def as_html(boxes):
+    """ノートブック向け: 損失を計算するトークンを緑に、それ以外を灰色にして、トークンごとに枠で囲みます。"""
+    trained_style = "background:#c8e6c9;color:#1b5e20;font-weight:bold"
+    spans = [
+        f'<span style="{trained_style if trained else "color:#757575"};border:1px solid #bdbdbd;margin:1px">'
+        + html.escape(piece).replace("\n", "↵<br>")
+        + "</span>"
+        for piece, trained in boxes
+    ]
+    legend = f'<p><span style="{trained_style}">緑</span>: 損失を計算するトークン　灰色: ラベルが -100 のトークン</p>'
+    return legend + '<div style="font-family:monospace;line-height:2">' + "".join(spans) + "</div>"
+
+
+def show_loss_mask(example):
+    """1 例を、モデルが読むトークンの単位で表示し、損失を計算するトークン（ラベルが -100 でない）を目立たせます。"""
+    ids, labels = tokens_and_labels(example)
+    boxes, waiting = [], []
+    for piece, label in zip(token_pieces(ids), labels):
+        waiting.append(label != -100)
+        if piece:  # 文字の途中のバイトのトークンは、文字ができあがるトークンと 1 つの枠にまとめます
+            boxes.append((piece, all(waiting)))
+            waiting = []
+    trained = sum(label != -100 for label in labels)
+    print(f"全 {len(ids)} トークン: 損失を計算する {trained} トークン、ラベルが -100 の {len(ids) - trained} トークン")
+    if in_notebook():
+        from IPython.display import HTML, display
+
+        display(HTML(as_html(boxes)))
+    else:
+        print("[[ ]] の中が損失を計算するトークン、| がトークンの区切り、↵ が改行です。")
+        print(as_text(boxes))
+    return ids, labels
+
+
+loss_mask_ids, loss_mask_labels = show_loss_mask(train_dataset[0])
+''',
+    ),
     # --- handson/generate.py
     (
         'generate',
@@ -640,17 +732,15 @@ class SpeedAndMemoryCallback(TrainerCallback):
         )
 ''',
     ),
-    # --- handson/train.py
+    # --- handson/trainer.py
     (
-        'train',
+        'trainer',
         None,
         False,
         None,
-        r'''from pathlib import Path
+        r'''from trl import SFTTrainer
 
-from transformers.trainer_utils import get_last_checkpoint
-from trl import SFTTrainer
-
+# SFTTrainer はここで学習用データを準備します（要約の末尾に EOS を足してトークンにし、プロンプトのラベルを -100 にします）
 trainer = SFTTrainer(
     model=model,
     args=training_args,
@@ -660,9 +750,139 @@ trainer = SFTTrainer(
     peft_config=peft_config,
     callbacks=[SpeedAndMemoryCallback()],  # 前のセルのコールバック
 )
-trainer.model.print_trainable_parameters()
+''',
+    ),
+    # --- handson/preflight.py
+    (
+        'preflight',
+        None,
+        False,
+        None,
+        r'''import math
+import re
+from statistics import median
 
-# 途中経過が保存されていれば、その続きから学習します（切断された後に、このセルをもう一度実行したとき）
+import torch
+
+# 時間の目安に使う値。「メモリと学習時間」のページの見積もり（estimator.py）と同じ値・同じ式です。
+GPU_TFLOPS = {"T4": 65, "L4": 121, "A100": 312}  # 16 ビットの行列計算のピーク性能（TFLOPS、NVIDIA の仕様書）
+UTILIZATION = 0.3  # そのうち 3 割の速さで計算が進むという仮定（測った値ではありません）
+
+
+def training_flops(config, batch_size, seq_len, checkpointing):
+    """LoRA の学習 1 回分（batch_size 例 × seq_len トークン）の計算量。"""
+    hidden, layers = config.hidden_size, config.num_hidden_layers
+    head_dim = getattr(config, "head_dim", None) or hidden // config.num_attention_heads
+    q_dim, kv_dim = config.num_attention_heads * head_dim, config.num_key_value_heads * head_dim
+    linear = layers * (2 * hidden * q_dim + 2 * hidden * kv_dim + 3 * hidden * config.intermediate_size)
+    tokens = batch_size * seq_len
+    forward = 2 * (linear + config.vocab_size * hidden) * tokens + 4 * layers * hidden * seq_len * tokens
+    return forward * (2 + checkpointing)  # 順伝播と逆伝播、勾配チェックポイントなら順伝播をもう 1 回
+
+
+def training_seconds(config, lengths, args, epochs, tflops):
+    """例の長さ lengths から、学習全体の時間の目安（秒）。ランダムに並べてバッチに分け、バッチ内の最長で数えます。"""
+    order = torch.randperm(len(lengths), generator=torch.Generator().manual_seed(args.seed)).tolist()
+    batch = args.per_device_train_batch_size
+    flops = 0
+    for start in range(0, len(order), batch):
+        seq_lens = [lengths[i] for i in order[start : start + batch]]
+        flops += training_flops(config, len(seq_lens), max(seq_lens), args.activation_checkpointing)
+    return flops * epochs / (tflops * 1e12 * UTILIZATION) / args.world_size
+
+
+def check_before_training(trainer, given):
+    """SFTTrainer が準備した学習用データを調べます。学習を台無しにする問題があれば、学習の前に止めます。"""
+    data, args = trainer.train_dataset, trainer.args
+    eos = trainer.processing_class.eos_token_id
+    examples = list(zip(data["input_ids"], data["labels"]))
+    trained = [sum(label != -100 for label in labels) for _, labels in examples]
+    cut = [ids for ids, _ in examples if args.max_length and len(ids) >= args.max_length and ids[-1] != eos]
+    no_eos = [ids for ids, labels in examples if ids[-1] != eos or labels[-1] == -100]
+    problems = []
+    if len(data) < len(given):
+        problems.append(
+            f"- 渡した {len(given)} 行のうち {len(given) - len(data)} 行を、損失を計算するトークンが 1 つも残らないため、"
+            f"SFTTrainer が外しました（プロンプトだけで max_length の {args.max_length} トークンを超えている、"
+            "またはラベルがすべて -100）。3 の「長すぎる行を除く」のセルで、max_length と同じ MAX_LENGTH で除いてください。"
+        )
+    if 0 in trained:
+        problems.append(
+            f"- {trained.count(0)} 行は、ラベルがすべて -100 で、損失を計算するトークンがありません（損失が 0 になります）。"
+            "データを prompt と completion の 2 列にして SFTTrainer に渡してください（ラベルは TRL が作ります）。"
+        )
+    if cut:
+        problems.append(
+            f"- {len(cut)} 行は、max_length（{args.max_length} トークン）で末尾が切られ、要約と EOS が途中で切れています。"
+            "3 で使った MAX_LENGTH と、SFTConfig の max_length が同じかを確かめてください。"
+        )
+    if len(no_eos) > len(cut):
+        problems.append(
+            f"- {len(no_eos) - len(cut)} 行は、最後のトークンが EOS（{trainer.processing_class.eos_token}）でないか、"
+            "EOS のラベルが -100 です。EOS を学習しないと、生成が止まらなくなります。"
+            "データを prompt と completion の 2 列にすれば、TRL が末尾に EOS を足して学習します。"
+        )
+    prompt_trained = sum(labels[0] != -100 for _, labels in examples)
+    if prompt_trained:
+        problems.append(
+            f"- {prompt_trained} 行は、プロンプトの先頭から損失を計算します（プロンプトまで学習してしまいます）。"
+            "SFTConfig で completion_only_loss=False にしていないか、データが prompt と completion の 2 列かを確かめてください。"
+        )
+    fp16_weights = sum(p.requires_grad and p.dtype == torch.float16 for p in trainer.model.parameters())
+    if args.fp16 and fp16_weights:
+        problems.append(
+            f"- fp16=True なのに、学習する重みのうち {fp16_weights} 個が float16 です。このまま学習すると、最初の更新で"
+            "「Attempting to unscale FP16 gradients.」のエラーで止まります。モデルを .half() などで float16 に変換しないでください。"
+        )
+    if problems:
+        raise ValueError(
+            "学習を始める前の確認で問題が見つかりました。直してから、SFTTrainer を作るセルからやり直してください。\n"
+            + "\n".join(problems)
+        )
+
+    batches = math.ceil(len(data) / (args.per_device_train_batch_size * args.world_size))
+    steps_per_epoch = max(math.ceil(batches / args.gradient_accumulation_steps), 1)
+    steps = args.max_steps if args.max_steps > 0 else math.ceil(args.num_train_epochs * steps_per_epoch)
+    trainable, total = trainer.model.get_nb_trainable_parameters()
+    per_update = args.per_device_train_batch_size * args.gradient_accumulation_steps * args.world_size
+    print("学習前の確認（SFTTrainer が準備した学習用データ）:")
+    print(f"  例の数: {len(data)} 行")
+    print(f"  1 例で損失を計算するトークン（要約と EOS）: 最小 {min(trained)}、中央値 {median(trained):g}")
+    print(f"  要約が途中で切れた例: 0 行、EOS で終わり EOS も学習する例: {len(data)} 行（すべて）")
+    print(f"  学習するパラメータ: {trainable:,} / 全体 {total:,}（{100 * trainable / total:.2f} %）")
+    print(f"  更新の回数: {steps} 回（{per_update} 例ごとに 1 回）")
+    seconds = None
+    if not torch.cuda.is_available():
+        print("  学習時間の目安: GPU がないので出しません。")
+    else:
+        gpu = torch.cuda.get_device_name(0)
+        tflops = next((value for name, value in GPU_TFLOPS.items() if re.search(rf"\b{name}\b", gpu)), None)
+        if tflops is None:
+            print(f"  学習時間の目安: {gpu} の目安はありません（{'・'.join(GPU_TFLOPS)} だけ出します）。")
+        else:
+            lengths = [len(ids) for ids, _ in examples]
+            seconds = training_seconds(trainer.model.config, lengths, args, steps / steps_per_epoch, tflops)
+            print(
+                f"  学習時間の目安（{gpu}）: 約 {max(1, round(seconds / 60))} 分。計算量からの目安で、測った値ではありません"
+                "（評価の時間を含みません。QLoRA では 4 ビットの重みを戻す分、これより遅くなります）。"
+            )
+    return {"examples": len(data), "trained": trained, "steps": steps, "trainable": trainable, "seconds": seconds}
+
+
+preflight = check_before_training(trainer, train_dataset)
+''',
+    ),
+    # --- handson/train.py
+    (
+        'train',
+        None,
+        False,
+        None,
+        r'''from pathlib import Path
+
+from transformers.trainer_utils import get_last_checkpoint
+
+# 途中経過が保存されていれば、その続きから学習します（切断された後に、最初のセルから順にもう一度実行したとき）
 checkpoint_dir = Path(training_args.output_dir)
 last_checkpoint = get_last_checkpoint(checkpoint_dir) if checkpoint_dir.is_dir() else None
 if last_checkpoint:
@@ -693,6 +913,144 @@ if train_points or eval_points:
 else:
     print(f"損失はまだ記録されていません（{training_args.logging_steps} ステップごとに記録されます）。")
 plt.show()
+''',
+    ),
+    # --- handson/doctor.py
+    (
+        'doctor',
+        None,
+        False,
+        None,
+        r'''import math
+from pathlib import Path
+from statistics import median
+
+import torch
+from transformers import SchedulerType, TrainerState, get_scheduler
+
+# 見つけた問題ごとに、「困ったときは」のページのどの節を見ればよいか
+TROUBLESHOOTING = {
+    "loss-zero-nan": "損失が 0 や NaN になる",
+    "loss-not-falling": "損失が下がらない",
+    "overfitting": "評価用データの損失だけが上がる（過学習）",
+    "grad-norm-spikes": "勾配ノルムが跳ね上がる",
+    "lr-schedule": "学習率が設定どおりに変わらない",
+}
+
+
+def scheduled_rates(args, max_steps):
+    """設定どおりなら、1 回目から max_steps 回目までの更新で使われる学習率。"""
+    optimizer = torch.optim.SGD([torch.zeros(1)], lr=args.learning_rate)
+    scheduler = get_scheduler(
+        args.lr_scheduler_type,
+        optimizer,
+        num_warmup_steps=args.get_warmup_steps(max_steps),
+        num_training_steps=max_steps,
+        scheduler_specific_kwargs=args.lr_scheduler_kwargs,
+    )
+    # cosine などステップ数で決まるスケジュールだけを比べます（評価の結果で変わるものは比べません）
+    rates = getattr(scheduler, "lr_lambdas", [])[:1]
+    return [args.learning_rate * rate(step) for rate in rates for step in range(max_steps)]
+
+
+def diagnose_training(state, args=None):
+    """学習の記録（trainer.state、または保存された trainer_state.json のパス）を調べて、見つけた問題を表示します。"""
+    if isinstance(state, (str, Path)):
+        state = TrainerState.load_from_json(str(state))
+
+    def points(key):
+        return [(log["step"], log[key]) for log in state.log_history if key in log]
+
+    losses, eval_losses, grad_norms = points("loss"), points("eval_loss"), points("grad_norm")
+    findings = []
+
+    broken = [(step, value) for step, value in losses + eval_losses + grad_norms if not 0 < abs(value) < math.inf]
+    if broken:
+        step, value = min(broken)
+        findings.append(
+            (
+                "loss-zero-nan",
+                f"損失か勾配ノルムが 0 か NaN・inf になった記録が {len(broken)} 個あります"
+                f"（最初はステップ {step} の {value}）。",
+            )
+        )
+
+    finite = [(step, value) for step, value in losses if math.isfinite(value)]
+    if len(finite) >= 4:
+        k = len(finite) // 3
+        first, last = (sum(value for _, value in part) / k for part in (finite[:k], finite[-k:]))
+        if last > first * 0.98:
+            findings.append(
+                (
+                    "loss-not-falling",
+                    f"学習用データの損失が下がっていません（最初の {k} 回の記録の平均 {first:.3f} → "
+                    f"最後の {k} 回の平均 {last:.3f}）。",
+                )
+            )
+
+    evals = [(step, value) for step, value in eval_losses if math.isfinite(value)]
+    if len(evals) >= 3:
+        best_step, best = min(evals, key=lambda point: point[1])
+        last_step, last = evals[-1]
+        after = [value for step, value in finite if step >= best_step]
+        if last > best * 1.02 and len(after) >= 2 and after[-1] < after[0]:
+            findings.append(
+                (
+                    "overfitting",
+                    f"評価用データの損失が、ステップ {best_step} の {best:.3f} を底に、"
+                    f"ステップ {last_step} では {last:.3f} に上がっています。その間も学習用データの損失は "
+                    f"{after[0]:.3f} → {after[-1]:.3f} と下がっていて、過学習の兆候です。",
+                )
+            )
+
+    norms = [(step, value) for step, value in grad_norms if math.isfinite(value) and value > 0]
+    if len(norms) >= 5:
+        typical = median(value for _, value in norms)
+        spikes = [(step, value) for step, value in norms if value > 10 * typical]
+        if spikes:
+            step, value = max(spikes, key=lambda point: point[1])
+            findings.append(
+                (
+                    "grad-norm-spikes",
+                    f"勾配ノルムが {len(spikes)} 回、ふだん（中央値 {typical:.3g}）の 10 倍を超えました"
+                    f"（最大はステップ {step} の {value:.3g}）。",
+                )
+            )
+
+    rates = points("learning_rate")
+    expected = scheduled_rates(args, state.max_steps) if args is not None and rates and state.max_steps > 0 else []
+    lag = max(2, state.max_steps // 20)  # fp16 で更新が飛ばされた回は、学習率も進みません。少しの遅れは許します
+    wrong = [
+        (step, value)
+        for step, value in rates
+        if not any(math.isclose(value, rate, rel_tol=1e-3) for rate in expected[max(0, step - 1 - lag) : step])
+    ]
+    if expected and wrong:
+        step, value = wrong[0]
+        findings.append(
+            (
+                "lr-schedule",
+                f"記録された学習率が {len(wrong)} か所で設定（{SchedulerType(args.lr_scheduler_type).value}、最大 {args.learning_rate:g}、"
+                f"全 {state.max_steps} 回）と違います（最初はステップ {step} の {value:.3g}、"
+                f"設定どおりなら {expected[min(step, len(expected)) - 1]:.3g}）。",
+            )
+        )
+
+    print(f"学習の記録（全 {state.global_step} 回の更新）: ", end="")
+    print(f"学習用データの損失 {len(losses)} 個、評価用データの損失 {len(eval_losses)} 個")
+    if len(finite) < 4:
+        print("  学習用データの損失の記録が 4 個より少ないので、下がっているかは判断しません。")
+    if evals:
+        best_step, best = min(evals, key=lambda point: point[1])
+        print(f"  評価用データの損失が最も低かったのは、ステップ {best_step} の {best:.3f} です。")
+    for anchor, message in findings:
+        print(f"・{message}\n  →「困ったときは」のページの「{TROUBLESHOOTING[anchor]}」を見てください。")
+    if not findings:
+        print("問題は見つかりませんでした。")
+    return findings
+
+
+doctor_findings = diagnose_training(trainer.state, training_args)
 ''',
     ),
     # --- handson/after_training.py

@@ -1,20 +1,8 @@
 from pathlib import Path
 
 from transformers.trainer_utils import get_last_checkpoint
-from trl import SFTTrainer
 
-trainer = SFTTrainer(
-    model=model,
-    args=training_args,
-    train_dataset=train_dataset,
-    eval_dataset=eval_dataset,
-    processing_class=tokenizer,
-    peft_config=peft_config,
-    callbacks=[SpeedAndMemoryCallback()],  # 前のセルのコールバック
-)
-trainer.model.print_trainable_parameters()
-
-# 途中経過が保存されていれば、その続きから学習します（切断された後に、このセルをもう一度実行したとき）
+# 途中経過が保存されていれば、その続きから学習します（切断された後に、最初のセルから順にもう一度実行したとき）
 checkpoint_dir = Path(training_args.output_dir)
 last_checkpoint = get_last_checkpoint(checkpoint_dir) if checkpoint_dir.is_dir() else None
 if last_checkpoint:
