@@ -5,6 +5,7 @@
 - Notebook pages are left out of the search index: a notebook page is generated from the hands-on page
   (tests/tools/build_forms.py) and holds the same text and code, so a search found everything twice;
   the hands-on page is the one that explains it.
+- A notebook page without mermaid cells goes without nbconvert's script that would draw them (11 KB).
 - A notebook page (mkdocs-jupyter) carries JupyterLab's whole stylesheet inline, 575 KB, mostly rules
   for JupyterLab's own interface. Kept are the rules whose JupyterLab classes (jp-, bp3-, lm-, ...)
   occur in the page, and the CSS variables something still uses. Rules for other classes, and classes
@@ -20,6 +21,10 @@ from pathlib import Path
 # Classes of JupyterLab's interface (its stylesheet is the only place that names them).
 JUPYTER_CLASS = re.compile(r"(?:jp|bp3|lm|p|cm|ansi)-[\w-]*|CodeMirror[\w-]*")
 STYLE = re.compile(r'(<style type="text/css">)(?P<css>.*?)(</style>)', re.DOTALL)
+# nbconvert's script that draws a notebook's mermaid cells (it would import mermaid from a CDN)
+MERMAID_LOADER = re.compile(
+    r'<script type="module">(?:(?!</script>).)*?\.jp-Mermaid(?:(?!</script>).)*?</script>', re.DOTALL
+)
 NESTED_RULES = ("@media", "@supports", "@layer", "@container", "@document")
 
 _site_css: list[str] = []
@@ -45,6 +50,8 @@ def on_page_content(content, page, config, files):
 def on_post_page(output, page, config):
     if not page.file.src_uri.endswith(".ipynb"):
         return output
+    if not re.search(r'class="[^"]*\bjp-Mermaid\b', output):  # nbconvert's loader for mermaid cells: none here
+        output = MERMAID_LOADER.sub("", output)
     sheets = [match["css"] for match in STYLE.finditer(output) if ".jupyter-wrapper" in match["css"]]
     rest = output
     for css in sheets:
