@@ -58,7 +58,7 @@ def on_post_page(output, page, config):
         rest = rest.replace(css, "", 1)
     present = set(re.findall(r"[\w-]+", rest))
     rules = [_drop_unused_rules(css, present) for css in sheets]
-    for number, (original, css) in enumerate(zip(sheets, rules)):
+    for number, (original, css) in enumerate(zip(sheets, rules, strict=True)):
         others = rules[:number] + rules[number + 1 :]
         output = output.replace(original, _drop_unused_variables(css, "".join([rest, *others, *_site_css])), 1)
     return output
