@@ -1,25 +1,51 @@
-"""The two runs that need processes of their own, started as soon as pytest knows it needs them.
+"""The runs that need processes of their own, started once per test session as soon as it is known
+that a selected test needs them, and left on disk for whichever process runs that test.
 
-- the committed notebook, top to bottom in a Jupyter kernel (nbclient, driven from a thread);
-- the standalone script under ``accelerate launch`` with two processes (CPU, gloo).
+- ``notebook``: the committed notebook, top to bottom in a Jupyter kernel (nbclient, driven from a thread);
+- ``ddp``: the standalone script under ``accelerate launch`` with two processes (CPU, gloo);
+- ``textlint``: the Japanese writing checks over docs/ (node).
 
-Each takes tens of seconds of CPU. ``tests/conftest.py`` starts the ones whose fixtures a selected
-test uses right after collection, so that they run while the in-process tests run; the fixtures in
-tests/test_forms.py wait for them. Both get the stand-in environment explicitly (tools/standin.py):
-the tests that meanwhile change os.environ cannot reach them.
+Each takes seconds to tens of seconds of CPU. tests/conftest.py starts the ones the selected tests
+need right after collection, so that they use the second core while the other tests run. The runs
+write their results under the session folder (``SFT_HANDSON_TEST_HOME``); the fixtures wait for them. Each run gets the stand-in environment explicitly (tools/standin.py): tests that meanwhile
+change os.environ cannot reach them.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import sys
-import tempfile
-from concurrent.futures import Future, ThreadPoolExecutor
+import threading
+import time
+import traceback
 from pathlib import Path
 
 import project
+
+SESSION = Path(os.environ["SFT_HANDSON_TEST_HOME"])  # set by tests/conftest.py before anything else
+HF_HOME = SESSION / "hf"
+TEXTLINT_DIR = project.TESTS / "textlint"
+TEXTLINT = TEXTLINT_DIR / "node_modules" / ".bin" / "textlint"
+# Checked in the same run, so that a config that silently checks nothing fails the test.
+TEXTLINT_SAMPLE = TEXTLINT_DIR / "samples" / "breaks-the-rules.md"
+TEXTLINT_COMMAND = [
+    str(TEXTLINT),
+    "--config", str(TEXTLINT_DIR / ".textlintrc.json"),
+    "--ignore-path", str(TEXTLINT_DIR / ".textlintignore"),
+    "--format", "unix",
+    f"{project.DOCS}/**/*.md",
+    str(TEXTLINT_SAMPLE),
+]  # fmt: skip
+
+# Which tests need which run (node ids start with these).
+NEEDED_BY = {
+    "notebook": ("tests/test_forms.py::test_notebook",),
+    "ddp": ("tests/test_forms.py::test_two_processes",),
+    "textlint": ("tests/textlint/",),
+}
 
 # Cells added around the notebook's own (the notebook's cells run unchanged): the stand-in's Hub fake
 # and short generation (tools/standin.py), a snapshot of the base weights right after loading, and
@@ -69,26 +95,68 @@ print(_json.dumps({
 }))
 """
 
-_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="notebook")
-_started: dict[str, object] = {}
+_processes: list[subprocess.Popen] = []
 
 
-def kernel_environment(hf_home: Path) -> dict[str, str]:
+def folder(name: str) -> Path:
+    return SESSION / name
+
+
+def _claim(name: str) -> bool:
+    """True for the first caller in the session (the run's folder did not exist yet)."""
+    try:
+        folder(name).mkdir()
+    except FileExistsError:
+        return False
+    return True
+
+
+def _finish(name: str, ok: bool, detail: str = "") -> None:
+    (folder(name) / "status.json").write_text(json.dumps({"ok": ok, "detail": detail}), encoding="utf-8")
+
+
+def wait(name: str, timeout: float = 600) -> Path:
+    """The run's folder once it has finished; fails with what went wrong if it did not succeed."""
+    status = folder(name) / "status.json"
+    deadline = time.monotonic() + timeout
+    while not status.exists():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the background run {name!r} did not finish in {timeout} s")
+        time.sleep(0.2)
+    result = json.loads(status.read_text(encoding="utf-8"))
+    assert result["ok"], f"the background run {name!r} failed:\n{result['detail'][-6000:]}"
+    return folder(name)
+
+
+def environment() -> dict[str, str]:
     import standin
 
     return {
         **os.environ,
-        **standin.offline_environment(hf_home),
+        **standin.offline_environment(HF_HOME),
         # pip must not reach an index: the install cell passes only if this environment already has
         # exactly the pinned versions.
         "PIP_NO_INDEX": "1",
         "PIP_DISABLE_PIP_VERSION_CHECK": "1",
         "OMP_NUM_THREADS": "1",  # shares the CPU with the other tests
-        "PYTHONPATH": str(project.ROOT / "tools"),  # the kernel imports the stand-in
+        "PYTHONPATH": str(project.ROOT / "tools"),  # the kernel and the probe import the stand-in
     }
 
 
-def _execute_notebook(hf_home: Path, workdir: Path):
+def _in_thread(name: str, work) -> None:
+    def run():
+        try:
+            work(folder(name))
+        except BaseException:  # noqa: BLE001 - whatever happened, the waiting test reports it
+            _finish(name, False, traceback.format_exc())
+
+    threading.Thread(target=run, name=f"background-{name}", daemon=True).start()
+
+
+# --- the runs -----------------------------------------------------------------------------------------
+
+
+def _notebook(out: Path) -> None:
     import nbformat
     from nbclient import NotebookClient
 
@@ -101,20 +169,13 @@ def _execute_notebook(hf_home: Path, workdir: Path):
         cells.append(cell)
         if cell.get("id") == f"{project.NOTEBOOK_VARIANT}-load_model":
             cells.append(new(AFTER_LOAD_MODEL))
-    report = new(REPORT)
-    nb.cells = [*cells, report]
+    nb.cells = [*cells, new(REPORT)]
+    workdir = out / "work"
+    workdir.mkdir()
     client = NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(workdir)}})
-    client.execute(env=kernel_environment(hf_home))
-    return nb, report
-
-
-def start_notebook(hf_home: Path) -> Future:
-    """The notebook's run: a Future of (notebook with outputs, report cell, working folder)."""
-    if "notebook" not in _started:
-        workdir = Path(tempfile.mkdtemp(prefix="notebook-run-"))
-        future = _pool.submit(_execute_notebook, hf_home, workdir)
-        _started["notebook"] = (future, workdir)
-    return _started["notebook"]
+    client.execute(env=environment())
+    (out / "executed.ipynb").write_text(nbformat.writes(nb), encoding="utf-8")
+    _finish("notebook", True)
 
 
 def free_port() -> int:
@@ -123,29 +184,56 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_ddp(hf_home: Path) -> tuple[subprocess.Popen, Path]:
-    """``accelerate launch`` with the site's config: two processes, CPU only (gloo), two steps."""
-    if "ddp" not in _started:
-        workdir = Path(tempfile.mkdtemp(prefix="ddp-run-"))
-        command = [
-            sys.executable, "-m", "accelerate.commands.launch",
-            "--config_file", str(project.ACCELERATE_CONFIG),
-            "--num_processes", "2",
-            "--main_process_port", str(free_port()),
-            str(project.TESTS / "ddp_probe.py"), str(project.SCRIPT), str(workdir / "probe"),
-            "--max-steps", "2", "--output-dir", str(workdir / "run"), "--variant", "lora_bf16",
-        ]  # fmt: skip
-        env = {**kernel_environment(hf_home), "CUDA_VISIBLE_DEVICES": ""}
-        with (workdir / "log.txt").open("w") as stderr:
-            process = subprocess.Popen(command, cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=stderr, text=True)
-        _started["ddp"] = (process, workdir)
-    return _started["ddp"]
+def _start_process(name: str, command: list[str], cwd: Path, env: dict, ok_codes=(0,)) -> None:
+    out = folder(name)
+    with (out / "stdout.txt").open("w") as stdout, (out / "stderr.txt").open("w") as stderr:
+        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=stdout, stderr=stderr, text=True)
+    _processes.append(process)
+
+    def work(_):
+        returncode = process.wait()
+        ok = returncode in ok_codes
+        _finish(name, ok, "" if ok else (out / "stdout.txt").read_text() + (out / "stderr.txt").read_text())
+
+    _in_thread(name, work)
+
+
+def _ddp(out: Path) -> None:
+    command = [
+        sys.executable, "-m", "accelerate.commands.launch",
+        "--config_file", str(project.ACCELERATE_CONFIG),
+        "--num_processes", "2",
+        "--main_process_port", str(free_port()),
+        str(project.TESTS / "ddp_probe.py"), str(project.SCRIPT), str(out / "probe"),
+        "--max-steps", "2", "--output-dir", str(out / "run"), "--variant", "lora_bf16",
+    ]  # fmt: skip
+    _start_process("ddp", command, out, {**environment(), "CUDA_VISIBLE_DEVICES": ""})
+
+
+def _textlint(out: Path) -> None:
+    # textlint exits with 1 when it finds problems (it always does: the sample breaks the rules).
+    _start_process("textlint", TEXTLINT_COMMAND, TEXTLINT_DIR, {**os.environ, "NO_COLOR": "1"}, ok_codes=(0, 1))
+
+
+def start_for(node_ids: list[str]) -> None:
+    """Start every run that one of these tests needs (once per session)."""
+    import standin
+
+    needed = [name for name, prefixes in NEEDED_BY.items() if any(i.startswith(prefixes) for i in node_ids)]
+    if {"notebook", "ddp"} & set(needed):
+        standin.install_hub(HF_HOME)
+    for name in needed:
+        if name == "textlint" and not TEXTLINT.exists():
+            continue  # not installed: tests/textlint says how to install it
+        if _claim(name):
+            if name == "notebook":
+                _in_thread(name, _notebook)
+            else:
+                {"ddp": _ddp, "textlint": _textlint}[name](folder(name))
 
 
 def stop_all() -> None:
-    if "ddp" in _started:
-        process, _ = _started["ddp"]
+    for process in _processes:
         if process.poll() is None:
             process.kill()
             process.wait()
-    _pool.shutdown(wait=False, cancel_futures=True)

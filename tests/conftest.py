@@ -3,6 +3,9 @@
 huggingface_hub reads HF_HOME and HF_HUB_OFFLINE once, when it is imported, so they are
 set here at the top of conftest, before pytest imports any test module. tools/ and tests/ are
 on the import path through pyproject.toml's ``pythonpath``.
+
+One folder serves the whole test session (``SFT_HANDSON_TEST_HOME``): the stand-in Hub and the
+results of the background runs (tests/background_runs.py) live there.
 """
 
 import os
@@ -11,9 +14,12 @@ from pathlib import Path
 
 import standin
 
-HF_HOME = Path(tempfile.mkdtemp(prefix="hf-standin-"))
+SESSION = Path(os.environ.setdefault("SFT_HANDSON_TEST_HOME", tempfile.mkdtemp(prefix="sft-handson-tests-")))
+HF_HOME = SESSION / "hf"
 os.environ.update(standin.offline_environment(HF_HOME))
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # one thread: the background runs use the other core
 
+import background_runs  # noqa: E402
 import pytest  # noqa: E402
 
 
@@ -26,20 +32,10 @@ def hub() -> Path:
 
 def pytest_collection_finish(session):
     """Start the runs that need their own processes now, if a selected test needs them (tests/background_runs.py)."""
-    import background_runs
-
-    needed = {name for item in session.items for name in getattr(item, "fixturenames", ())}
-    if needed & {"notebook_run", "ddp_run"}:
-        standin.install_hub(HF_HOME)
-    if "ddp_run" in needed:
-        background_runs.start_ddp(HF_HOME)
-    if "notebook_run" in needed:
-        background_runs.start_notebook(HF_HOME)
+    background_runs.start_for([item.nodeid for item in session.items])
 
 
 def pytest_sessionfinish(session, exitstatus):
-    import background_runs
-
     background_runs.stop_all()
 
 

@@ -107,10 +107,10 @@ def test_notebook_headings_keep_the_pages_anchors():
     assert notebook_ids == page_ids
 
 
-def test_site_renders_the_notebook_with_the_pages_anchors_and_no_offsite_image():
-    from mkdocs_jupyter.convert import nb2html  # what the mkdocs-jupyter plugin runs for the page
-
-    html = nb2html(str(NOTEBOOK), remove_tag_config={"remove_cell_tags": ["colab-badge"]})
+def test_site_renders_the_notebook_with_the_pages_anchors_and_no_offsite_image(local_site):
+    site, _ = local_site  # the page mkdocs-jupyter made of the committed notebook
+    html = (site / project.url_path(NOTEBOOK) / "index.html").read_text(encoding="utf-8")
+    html = html[html.index('<article class="md-content__inner') :]  # the notebook, without the site's navigation
     ids = re.findall(r'<h[2-6][^>]* id="([^"]*)"', html)
     page_ids = re.findall(r"^#{2,6} .*\{#([\w-]+)\}\s*$", HANDSON_PAGE.read_text(encoding="utf-8"), re.M)
     assert ids == page_ids  # no id="" (it breaks Material's search for the whole page)
@@ -193,17 +193,19 @@ def test_site_colab_button_is_built_like_the_badge():
 
 
 @pytest.fixture(scope="module")
-def notebook_run(hub):
+def notebook_run():
     """The committed notebook, run top to bottom in a fresh Jupyter kernel against the stand-in.
 
     Started right after collection (tests/background_runs.py); this waits for it.
     """
-    future, workdir = background_runs.start_notebook(hub)
-    nb, report = future.result(timeout=600)
-    facts = json.loads(report.outputs[0]["text"])
+    import nbformat
+
+    out = background_runs.wait("notebook")
+    nb = nbformat.reads((out / "executed.ipynb").read_text(encoding="utf-8"), as_version=4)
+    facts = json.loads(nb.cells[-1].outputs[0]["text"])
     added = (background_runs.PREAMBLE, background_runs.AFTER_LOAD_MODEL, background_runs.BEFORE_MERGE, background_runs.REPORT)
     page_cells = [c for c in nb.cells if c.source not in added]
-    return page_cells, workdir, facts
+    return page_cells, out / "work", facts
 
 
 def outputs_text(cell) -> str:
@@ -329,13 +331,10 @@ def test_script_command_line_values_win_over_the_cells_constants():
 
 
 @pytest.fixture(scope="module")
-def ddp_run(hub):
+def ddp_run():
     """The two-process run, started right after collection (tests/background_runs.py)."""
-    process, workdir = background_runs.start_ddp(hub)
-    stdout, _ = process.communicate(timeout=600)
-    log = workdir / "log.txt"
-    assert process.returncode == 0, stdout[-4000:] + log.read_text()[-4000:]
-    return workdir, stdout
+    out = background_runs.wait("ddp")
+    return out, (out / "stdout.txt").read_text(encoding="utf-8")
 
 
 def adapter_weights(folder: Path) -> dict:
@@ -367,7 +366,7 @@ def test_two_processes_train_one_model(ddp_run):
     assert stdout.count(f"設定: 24 GB 以上（bf16 LoRA） / モデル {standin.MODEL_ID}") == 1
     assert "分散学習: このプロセスは cpu にモデル全体を読み込みます。" in stdout
     assert stdout.count("学習するパラメータ: ") == 1  # the other process's cell output is kept quiet
-    assert secrets_in(stdout + (workdir / "log.txt").read_text()) == []  # HF_TOKEN was set: never printed
+    assert secrets_in(stdout + (workdir / "stderr.txt").read_text()) == []  # HF_TOKEN was set: never printed
 
 
 # --- the script's runtime (tools/script_runtime.py, copied into the script byte for byte) ---------------

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import os
 import re
 import sys
 import tomllib
@@ -188,6 +189,7 @@ def seven_b_config():
     return namespace["config"]
 
 
+@cache
 def seven_b_architecture():
     return load_estimator().Architecture.from_config(seven_b_config())
 
@@ -230,7 +232,14 @@ _MkdocsYaml.add_constructor(
 
 
 def mkdocs_config() -> dict:
-    return yaml.load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"), Loader=_MkdocsYaml)
+    """mkdocs.yml, read again only when it or the variables it reads (REPO_URL, SITE_URL) change."""
+    text = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    return _parsed_mkdocs_config(text, os.environ.get("REPO_URL"), os.environ.get("SITE_URL"))
+
+
+@cache
+def _parsed_mkdocs_config(text: str, repo_url: str | None, site_url: str | None) -> dict:
+    return yaml.load(text, Loader=_MkdocsYaml)
 
 
 def mkdocs_setting(name: str) -> str | None:

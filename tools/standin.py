@@ -52,8 +52,8 @@ DATA_ROLES = DATA_FILE.with_name("roles.json")  # why each sample row is there (
 TOKENIZER_DIR = TEST_DATA / "mistral-7b-v0.1-tokenizer"
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
 
-# A tiny MistralForCausalLM: same architecture as Mistral-7B-v0.1, about 4.3M parameters (4.1M of them
-# the embedding and output layers of the real 32,000-token vocabulary).
+# A tiny MistralForCausalLM: same architecture as Mistral-7B-v0.1, about 4.3M parameters, nearly all of them
+# the embedding and output layers of the real 32,000-token vocabulary.
 TINY_MISTRAL = dict(
     hidden_size=64,
     intermediate_size=128,
@@ -127,12 +127,16 @@ def install_dataset(hf_home: Path, data_file: Path = DATA_FILE) -> Path:
 
 def install_hub(hf_home: Path) -> None:
     """The stand-in model and dataset under ``hf_home`` (once: later calls find them there)."""
-    done = hf_home / ".standin-installed"
-    if done.exists():
-        return
-    install_model(hf_home)
-    install_dataset(hf_home)
-    done.touch()
+    import fcntl
+
+    hf_home.mkdir(parents=True, exist_ok=True)
+    with open(hf_home / ".standin-lock", "w") as lock:  # test processes running side by side install it once
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        done = hf_home / ".standin-installed"
+        if not done.exists():
+            install_model(hf_home)
+            install_dataset(hf_home)
+            done.touch()
 
 
 def setattr_(monkeypatch):

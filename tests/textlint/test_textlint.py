@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import os
 
+import background_runs
 import pytest
-from textlint_run import DOCS, HERE, RUN, SAMPLE
+from background_runs import TEXTLINT, TEXTLINT_DIR, TEXTLINT_SAMPLE
+from project import DOCS, ROOT
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -19,12 +21,12 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 @pytest.fixture(scope="module")
 def problems() -> list[str]:
     """textlint's findings (one line each: path:line:column: message [Error/rule])."""
-    if RUN is None:
-        reason = f"textlint is not installed (run: npm ci --prefix {HERE.relative_to(HERE.parents[1])})"
+    if not TEXTLINT.exists():
+        reason = f"textlint is not installed (run: npm ci --prefix {TEXTLINT_DIR.relative_to(ROOT)})"
         if IN_CI:
             pytest.fail(reason)
         pytest.skip(reason)
-    output, _ = RUN.communicate(timeout=120)
+    output = (background_runs.wait("textlint", timeout=120) / "stdout.txt").read_text(encoding="utf-8")
     findings: list[str] = []
     for line in output.splitlines():
         if line.startswith("/"):
@@ -42,6 +44,6 @@ def test_every_page_passes_the_japanese_writing_checks(problems):
 
 def test_the_checks_are_switched_on(problems):
     """The sample page that breaks the rules is flagged: the config really checks prose."""
-    flagged = "\n".join(line for line in problems if line.startswith(str(SAMPLE)))
+    flagged = "\n".join(line for line in problems if line.startswith(str(TEXTLINT_SAMPLE)))
     assert "no-mix-dearu-desumasu" in flagged, flagged  # である in a です・ます page
     assert "sentence-length" in flagged, flagged  # a sentence over 120 characters
