@@ -40,7 +40,8 @@ TEXTLINT_COMMAND = [
     str(TEXTLINT_SAMPLE),
 ]  # fmt: skip
 
-# Which tests need which run (node ids start with these).
+# Which tests need which run (node ids start with these). They run last (tests/conftest.py), when
+# the runs, started at the beginning, are done or nearly so.
 NEEDED_BY = {
     "notebook": ("tests/test_forms.py::test_notebook",),
     "ddp": ("tests/test_forms.py::test_two_processes",),
@@ -143,14 +144,17 @@ def environment() -> dict[str, str]:
     }
 
 
-def _in_thread(name: str, work) -> None:
-    def run():
-        try:
-            work(folder(name))
-        except BaseException:  # noqa: BLE001 - whatever happened, the waiting test reports it
-            _finish(name, False, traceback.format_exc())
+def _run_in_order(runs: list[tuple[str, object]]) -> None:
+    """One run after the other on one thread: together they keep about one core busy, beside the tests."""
 
-    threading.Thread(target=run, name=f"background-{name}", daemon=True).start()
+    def run_all():
+        for name, work in runs:
+            try:
+                work(folder(name))
+            except BaseException:  # noqa: BLE001 - whatever happened, the waiting test reports it
+                _finish(name, False, traceback.format_exc())
+
+    threading.Thread(target=run_all, name="background-runs", daemon=True).start()
 
 
 # --- the runs -----------------------------------------------------------------------------------------
@@ -184,18 +188,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _start_process(name: str, command: list[str], cwd: Path, env: dict, ok_codes=(0,)) -> None:
+def _run_process(name: str, command: list[str], cwd: Path, env: dict, ok_codes=(0,)) -> None:
     out = folder(name)
     with (out / "stdout.txt").open("w") as stdout, (out / "stderr.txt").open("w") as stderr:
         process = subprocess.Popen(command, cwd=cwd, env=env, stdout=stdout, stderr=stderr, text=True)
     _processes.append(process)
-
-    def work(_):
-        returncode = process.wait()
-        ok = returncode in ok_codes
-        _finish(name, ok, "" if ok else (out / "stdout.txt").read_text() + (out / "stderr.txt").read_text())
-
-    _in_thread(name, work)
+    returncode = process.wait()
+    ok = returncode in ok_codes
+    _finish(name, ok, "" if ok else (out / "stdout.txt").read_text() + (out / "stderr.txt").read_text())
 
 
 def _ddp(out: Path) -> None:
@@ -207,29 +207,44 @@ def _ddp(out: Path) -> None:
         str(project.TESTS / "ddp_probe.py"), str(project.SCRIPT), str(out / "probe"),
         "--max-steps", "2", "--output-dir", str(out / "run"), "--variant", "lora_bf16",
     ]  # fmt: skip
-    _start_process("ddp", command, out, {**environment(), "CUDA_VISIBLE_DEVICES": ""})
+    _run_process("ddp", command, out, {**environment(), "CUDA_VISIBLE_DEVICES": ""})
 
 
 def _textlint(out: Path) -> None:
     # textlint exits with 1 when it finds problems (it always does: the sample breaks the rules).
-    _start_process("textlint", TEXTLINT_COMMAND, TEXTLINT_DIR, {**os.environ, "NO_COLOR": "1"}, ok_codes=(0, 1))
+    _run_process("textlint", TEXTLINT_COMMAND, TEXTLINT_DIR, {**os.environ, "NO_COLOR": "1"}, ok_codes=(0, 1))
 
 
 def start_for(node_ids: list[str]) -> None:
     """Start every run that one of these tests needs (once per session)."""
-    import standin
-
     needed = [name for name, prefixes in NEEDED_BY.items() if any(i.startswith(prefixes) for i in node_ids)]
-    if {"notebook", "ddp"} & set(needed):
+    if "textlint" in needed and not TEXTLINT.exists():
+        needed.remove("textlint")  # not installed: tests/textlint says how to install it
+    work = {"textlint": _textlint, "notebook": _notebook, "ddp": _ddp}
+    runs = [(name, work[name]) for name in ("textlint", "notebook", "ddp") if name in needed and _claim(name)]
+    if {"notebook", "ddp"} & {name for name, _ in runs}:
+        # Here, not in the thread: importing transformers on two threads at once is not safe.
+        import nbclient  # noqa: F401 - the notebook's driver, imported before the thread needs it
+        import standin
+
         standin.install_hub(HF_HOME)
-    for name in needed:
-        if name == "textlint" and not TEXTLINT.exists():
-            continue  # not installed: tests/textlint says how to install it
-        if _claim(name):
-            if name == "notebook":
-                _in_thread(name, _notebook)
-            else:
-                {"ddp": _ddp, "textlint": _textlint}[name](folder(name))
+    if runs:
+        _run_in_order(runs)
+
+
+def start_for_paths(paths: list[str]) -> None:
+    """Before collection, for a run of whole folders or files: start the runs their tests need."""
+    roots = [Path(path).resolve() for path in paths]
+
+    def under_a_root(prefix: str) -> bool:
+        test_file = project.ROOT / prefix.split("::")[0]
+        return any(test_file == root or root in test_file.parents for root in roots)
+
+    start_for([prefix for prefixes in NEEDED_BY.values() for prefix in prefixes if under_a_root(prefix)])
+
+
+def waits_for_a_run(node_id: str) -> bool:
+    return any(node_id.startswith(prefixes) for prefixes in NEEDED_BY.values())
 
 
 def stop_all() -> None:

@@ -18,6 +18,8 @@ SESSION = Path(os.environ.setdefault("SFT_HANDSON_TEST_HOME", tempfile.mkdtemp(p
 HF_HOME = SESSION / "hf"
 os.environ.update(standin.offline_environment(HF_HOME))
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # one thread: the background runs use the other core
+os.environ.update(standin.ALLOCATOR_ENVIRONMENT)  # for every process the tests start (notebook, script, mkdocs)
+standin.keep_freed_memory_in_the_heap()  # and for this one
 
 import background_runs  # noqa: E402
 import pytest  # noqa: E402
@@ -28,6 +30,18 @@ def hub() -> Path:
     """The stand-in model and dataset, installed once per test session."""
     standin.install_hub(HF_HOME)
     return HF_HOME
+
+
+def pytest_collection_modifyitems(config, items):
+    """The tests that wait for a background run go last; everything else runs meanwhile."""
+    items.sort(key=lambda item: background_runs.waits_for_a_run(item.nodeid))  # stable: order kept otherwise
+
+
+def pytest_sessionstart(session):
+    """A run of whole folders or files without -k/-m: start the background runs before collecting (seconds earlier)."""
+    option = session.config.option
+    if not option.keyword and not option.markexpr and "::" not in " ".join(session.config.args):
+        background_runs.start_for_paths(session.config.args)
 
 
 def pytest_collection_finish(session):
