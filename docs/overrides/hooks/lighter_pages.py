@@ -140,22 +140,30 @@ def _may_match(selector: str, present: set[str]) -> bool:
     return all(name in present for name in classes if JUPYTER_CLASS.fullmatch(name))
 
 
-def _drop_unused_rules(css: str, present: set[str]) -> str:
+def _rewrite_rules(css: str, rule) -> str:
+    """Walk the style sheet (into @media and the like) and let ``rule(prelude, block)`` rewrite each plain
+    rule (``""`` drops it); statements and other at-rules stay as they are."""
     out = []
     for prelude, block in _statements(css):
         if block is None:
             out.append(prelude + ";")
         elif prelude.startswith(NESTED_RULES):
-            inner = _drop_unused_rules(block, present)
+            inner = _rewrite_rules(block, rule)
             if inner.strip():
                 out.append(f"{prelude}{{{inner}}}")
         elif prelude.startswith("@"):
             out.append(f"{prelude}{{{block}}}")
         else:
-            selectors = [s.strip() for s in _split(prelude, ",") if _may_match(s.strip(), present)]
-            if selectors:
-                out.append(f"{','.join(selectors)}{{{block}}}")
+            out.append(rule(prelude, block))
     return "".join(out)
+
+
+def _drop_unused_rules(css: str, present: set[str]) -> str:
+    def rule(prelude: str, block: str) -> str:
+        selectors = [s.strip() for s in _split(prelude, ",") if _may_match(s.strip(), present)]
+        return f"{','.join(selectors)}{{{block}}}" if selectors else ""
+
+    return _rewrite_rules(css, rule)
 
 
 def _drop_unused_variables(css: str, elsewhere: str) -> str:
@@ -169,23 +177,13 @@ def _drop_unused_variables(css: str, elsewhere: str) -> str:
 
 
 def _keep_variables(css: str, used: set[str]) -> str:
-    out = []
-    for prelude, block in _statements(css):
-        if block is None:
-            out.append(prelude + ";")
-        elif prelude.startswith(NESTED_RULES):
-            inner = _keep_variables(block, used)
-            if inner.strip():
-                out.append(f"{prelude}{{{inner}}}")
-        elif prelude.startswith("@"):
-            out.append(f"{prelude}{{{block}}}")
-        else:
-            declarations = [
-                declaration
-                for declaration in _split(block, ";")
-                if not (name := re.match(r"\s*(--[\w-]+)\s*:", declaration)) or name[1] in used
-            ]
-            kept = ";".join(declarations)
-            if kept.strip(" ;\n\t"):
-                out.append(f"{prelude}{{{kept}}}")
-    return "".join(out)
+    def rule(prelude: str, block: str) -> str:
+        declarations = [
+            declaration
+            for declaration in _split(block, ";")
+            if not (name := re.match(r"\s*(--[\w-]+)\s*:", declaration)) or name[1] in used
+        ]
+        kept = ";".join(declarations)
+        return f"{prelude}{{{kept}}}" if kept.strip(" ;\n\t") else ""
+
+    return _rewrite_rules(css, rule)
