@@ -57,6 +57,7 @@ import standin as _standin
 _hub = _standin.HubRecorder().install()
 _generation = _standin.ShortGeneration().install()
 _standin.bitsandbytes_as_on_a_gpu()
+_standin.half_precision_products_in_fp32()
 """
 
 AFTER_LOAD_MODEL = """

@@ -33,6 +33,7 @@ def main() -> None:
     # The random stand-in never says EOS: let each generate() call stop after a few tokens
     # (test_handson.py tests the generation length; this run is about data parallel training).
     standin.ShortGeneration().install()
+    standin.half_precision_products_in_fp32()  # as in every test process (tools/standin.py)
     namespace = runpy.run_path(script, run_name="ddp_probe")["main"](options)
 
     (trainer,) = trainers
