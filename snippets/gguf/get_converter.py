@@ -10,14 +10,14 @@ CONVERTER_DIR = Path(f"llama.cpp-{LLAMA_CPP_VERSION}")
 CONVERTER_FILES = ("convert_hf_to_gguf.py", "convert_lora_to_gguf.py", "conversion/", "gguf-py/")
 
 if not (CONVERTER_DIR / "convert_hf_to_gguf.py").exists():
-    # PyPI の配布物（ソース）には llama.cpp 一式が入っています。そこから変換に使うファイルだけを取り出します
+    # PyPI にある llama-cpp-python のソース（約 77 MB）には llama.cpp 一式が入っています
     subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
+        [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", "llama-cpp-python",
          "--dest", "downloads", f"llama-cpp-python=={LLAMA_CPP_VERSION}"],
         check=True,
     )
     inside = f"llama_cpp_python-{LLAMA_CPP_VERSION}/vendor/llama.cpp/"
-    with tarfile.open(f"downloads/llama_cpp_python-{LLAMA_CPP_VERSION}.tar.gz") as sdist:
+    with tarfile.open(f"downloads/llama_cpp_python-{LLAMA_CPP_VERSION}.tar.gz") as sdist:  # 変換に使うファイルだけを取り出します
         members = [m for m in sdist.getmembers() if m.name.removeprefix(inside).startswith(CONVERTER_FILES)]
         for member in members:
             member.name = member.name.removeprefix(inside)
