@@ -54,11 +54,14 @@ def test_versions_page_is_rendered_from_the_pins(local_site):
 
 
 def test_every_page_with_code_has_its_mirrored_snippets_and_test():
-    """docs/a/b.md <-> snippets/a/b/ <-> tests/test_a_b.py: from a page to its code and its test, and back."""
+    """docs/a/b.md <-> snippets/a/b/ <-> tests/test_a_b.py (or tests/a_b/, run apart): from a page to its code
+    and its test, and back."""
     pages = project.code_pages()
     assert pages
     for page in pages:
-        assert project.mirrored_test(page).exists(), f"{page.relative_to(DOCS)}: {project.mirrored_test(page).name}"
+        test = project.mirrored_test(page)
+        assert test.exists(), f"{page.relative_to(DOCS)}: {test.name}"
+        assert test.is_file() or any(test.glob("test_*.py")), test
         own = project.mirrored_snippets(page)
         assert own.is_dir() and any(
             path.startswith(own.relative_to(SNIPPETS).as_posix() + "/") for path, _ in includes(page)

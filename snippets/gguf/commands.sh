@@ -10,7 +10,7 @@ jq -n --rawfile prompt outputs/gguf/prompt.txt '{prompt: $prompt, n_predict: 256
   | curl -s http://127.0.0.1:8080/completion -H "Content-Type: application/json" -d @- | jq -r .content
 # --8<-- [end:request]
 # --8<-- [start:lora]
-llama-completion -m outputs/gguf/base-bf16.gguf --lora outputs/gguf/summary-lora-f16.gguf \
+llama-completion -m outputs/gguf/base-Q4_K_M.gguf --lora outputs/gguf/summary-lora-f16.gguf \
   -f outputs/gguf/prompt.txt -n 256 --temp 0 -no-cnv
 # --8<-- [end:lora]
 # --8<-- [start:ollama]

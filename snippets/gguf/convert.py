@@ -13,7 +13,7 @@ def convert_model(model_dir, outfile, outtype="bf16"):
         raise RuntimeError(
             f"{model_dir} は LoRA のアダプターのフォルダーで、モデル全体ではありません。\n"
             f"マージしたモデルのフォルダー（ハンズオン 8 の {MERGED_DIR}）を指定するか、"
-            "アダプターのまま使う方法（このページの 4）で変換してください。"
+            "アダプターのまま使う方法（このページの 5「アダプターのまま使う」）で変換してください。"
         )
     if not (model_dir / "config.json").exists() or not list(model_dir.glob("*.safetensors")):
         raise RuntimeError(
@@ -23,10 +23,13 @@ def convert_model(model_dir, outfile, outtype="bf16"):
         )
     outfile = Path(outfile)
     outfile.parent.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, CONVERTER_DIR / "convert_hf_to_gguf.py", model_dir, "--outfile", outfile, "--outtype", outtype]
+    script = CONVERTER_DIR / "convert_hf_to_gguf.py"
+    command = [sys.executable, script, model_dir, "--outfile", outfile, "--outtype", outtype]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
-        raise RuntimeError(f"{model_dir} を GGUF に変換できませんでした。変換スクリプトの出力の最後:\n{result.stderr[-3000:]}")
+        raise RuntimeError(
+            f"{model_dir} を GGUF に変換できませんでした。変換スクリプトの出力の最後:\n{result.stderr[-3000:]}"
+        )
     print(f"{outfile}（{outfile.stat().st_size / 1e9:.2f} GB）")
     return outfile
 

@@ -11,15 +11,13 @@ CONVERTER_FILES = ("convert_hf_to_gguf.py", "convert_lora_to_gguf.py", "conversi
 
 if not (CONVERTER_DIR / "convert_hf_to_gguf.py").exists():
     # PyPI にある llama-cpp-python のソース（約 77 MB）には llama.cpp 一式が入っています
-    subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", "llama-cpp-python",
-         "--dest", "downloads", f"llama-cpp-python=={LLAMA_CPP_VERSION}"],
-        check=True,
-    )
+    pip_download = ["pip", "download", "--no-deps", "--no-binary", "llama-cpp-python", "--dest", "downloads"]
+    subprocess.run([sys.executable, "-m", *pip_download, f"llama-cpp-python=={LLAMA_CPP_VERSION}"], check=True)
+    sdist = Path("downloads") / f"llama_cpp_python-{LLAMA_CPP_VERSION}.tar.gz"
     inside = f"llama_cpp_python-{LLAMA_CPP_VERSION}/vendor/llama.cpp/"
-    with tarfile.open(f"downloads/llama_cpp_python-{LLAMA_CPP_VERSION}.tar.gz") as sdist:  # 変換に使うファイルだけを取り出します
-        members = [m for m in sdist.getmembers() if m.name.removeprefix(inside).startswith(CONVERTER_FILES)]
+    with tarfile.open(sdist) as archive:  # 変換に使うファイルだけを取り出します
+        members = [m for m in archive.getmembers() if m.name.removeprefix(inside).startswith(CONVERTER_FILES)]
         for member in members:
             member.name = member.name.removeprefix(inside)
-        sdist.extractall(CONVERTER_DIR, members=members, filter="data")
+        archive.extractall(CONVERTER_DIR, members=members, filter="data")
 print(f"変換スクリプト: {CONVERTER_DIR.resolve()}")

@@ -23,8 +23,17 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from gguf_page import PAGE, SDIST_DIR, ANSWER, PageRun, build_prompt, merge_as_the_handson_does, run_cells, sample_constants, train_adapter
-
+from gguf_page import (
+    ANSWER,
+    PAGE,
+    SDIST_DIR,
+    PageRun,
+    build_prompt,
+    merge_as_the_handson_does,
+    run_cells,
+    sample_constants,
+    train_adapter,
+)
 from project import page_cells
 
 
@@ -39,7 +48,9 @@ def offline_pip():
     sdist = SDIST_DIR / f"llama_cpp_python-{version}.tar.gz"
     pip = [sys.executable, "-m", "pip", "download", "--dest", str(SDIST_DIR)]
     if not sdist.exists():
-        subprocess.run([*pip, "--no-deps", "--no-binary", "llama-cpp-python", f"llama-cpp-python=={version}"], check=True)
+        subprocess.run(
+            [*pip, "--no-deps", "--no-binary", "llama-cpp-python", f"llama-cpp-python=={version}"], check=True
+        )
     with tarfile.open(sdist) as archive:
         pyproject = archive.extractfile(f"llama_cpp_python-{version}/pyproject.toml").read().decode()
     backend = tomllib.loads(pyproject)["build-system"]["requires"]

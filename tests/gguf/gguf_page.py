@@ -1,25 +1,17 @@
 """Helpers of the GGUF page's tests (tests/gguf/): the page's sample, a trained adapter, the page's run."""
 
-
 from __future__ import annotations
 
 import contextlib
-import importlib.metadata
 import io
-import shutil
-import subprocess
 import sys
-import tarfile
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-import torch
-
 import project
 import standin
-from project import DOCS, ROOT, SNIPPETS, Cell, page_cells
+import torch
+from project import DOCS, ROOT, SNIPPETS, Cell
 
 PAGE = DOCS / "gguf.md"
 SDIST_DIR = ROOT / "build" / "gguf"  # git ignores build/
@@ -55,7 +47,9 @@ def train_adapter(folder: Path, prompt: str, answer: str, steps: int = 80) -> No
     project.cell("lora_config").run(namespace)
     torch.manual_seed(0)
     tokenizer = AutoTokenizer.from_pretrained(standin.MODEL_ID)
-    model = get_peft_model(AutoModelForCausalLM.from_pretrained(standin.MODEL_ID, dtype=torch.float32), namespace["peft_config"])
+    model = get_peft_model(
+        AutoModelForCausalLM.from_pretrained(standin.MODEL_ID, dtype=torch.float32), namespace["peft_config"]
+    )
     prompt_ids = tokenizer(prompt).input_ids
     ids = tokenizer(prompt + answer).input_ids + [tokenizer.eos_token_id]
     assert ids[: len(prompt_ids)] == prompt_ids
@@ -73,7 +67,10 @@ def train_adapter(folder: Path, prompt: str, answer: str, steps: int = 80) -> No
     model.eval()
     with torch.no_grad():
         generated = model.generate(input_ids=torch.tensor([prompt_ids]), max_new_tokens=len(ids), do_sample=False)
-    assert generated[0, len(prompt_ids) :].tolist() == ids[len(prompt_ids) :], (loss.item(), tokenizer.decode(generated[0, len(prompt_ids) :]))
+    assert generated[0, len(prompt_ids) :].tolist() == ids[len(prompt_ids) :], (
+        loss.item(),
+        tokenizer.decode(generated[0, len(prompt_ids) :]),
+    )
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
 
@@ -111,8 +108,6 @@ def run_cells(cells: list[Cell], namespace: dict, workdir: Path) -> str:
         for cell in cells:
             cell.run(namespace)
     return out.getvalue()
-
-
 
 
 def gguf_module(converter_dir: Path):
