@@ -47,7 +47,7 @@ def test_versions_page_is_rendered_from_the_pins(local_site):
     site, _ = local_site
     assert not (DOCS / rendered.VERSIONS_PAGE).exists()  # only in the build: it cannot go stale
     html = (site / "versions" / "index.html").read_text(encoding="utf-8")
-    for extra in ("handson", "docs", "test"):
+    for extra in ("handson", "docs", "test", "gguf"):
         assert all(f"<td>{name}</td>\n<td>{version}</td>" in html for name, version in project.pins(extra).items())
     for page in project.code_pages():  # every page with code is listed as tested
         assert f'href="../{project.url_path(page)}"' in html, page

@@ -118,6 +118,15 @@ def versions_page() -> str:
         lines.append(f"| {name} | {version} | {note} |")
     lines += [
         "",
+        "[llama.cpp と Ollama で使う（GGUF）](gguf.md) のページは、上の表に加えて次のバージョンでテストしています"
+        "（`pyproject.toml` の `gguf` extra）。",
+        "",
+        "| パッケージ | バージョン |",
+        "| --- | --- |",
+        *(f"| {name} | {version} |" for name, version in project.pins("gguf").items()),
+    ]
+    lines += [
+        "",
         f"Python は {project.requires_python()} です（`pyproject.toml` の `requires-python`）。",
         "",
         "## テストしたページ {#pages}",
