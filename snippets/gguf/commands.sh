@@ -1,6 +1,6 @@
 # The shell commands of docs/gguf.md (llama.cpp's programs and Ollama): not run by the tests (see the page).
 # --8<-- [start:completion]
-llama-completion -m outputs/gguf/summary-Q4_K_M.gguf -f outputs/gguf/prompt.txt -n 256 --temp 0 -no-cnv
+llama-completion -m outputs/gguf/summary-Q4_K_M.gguf -bf outputs/gguf/prompt.txt --no-escape -n 256 --temp 0 -no-cnv
 # --8<-- [end:completion]
 # --8<-- [start:server]
 llama-server -m outputs/gguf/summary-Q4_K_M.gguf --port 8080
@@ -11,7 +11,7 @@ jq -n --rawfile prompt outputs/gguf/prompt.txt '{prompt: $prompt, n_predict: 256
 # --8<-- [end:request]
 # --8<-- [start:lora]
 llama-completion -m outputs/gguf/base-Q4_K_M.gguf --lora outputs/gguf/summary-lora-f16.gguf \
-  -f outputs/gguf/prompt.txt -n 256 --temp 0 -no-cnv
+  -bf outputs/gguf/prompt.txt --no-escape -n 256 --temp 0 -no-cnv
 # --8<-- [end:lora]
 # --8<-- [start:ollama]
 cd outputs/gguf

@@ -161,6 +161,10 @@ def test_shell_commands_name_the_files_the_page_writes(page_run):
     written = {p.relative_to(page_run.workdir).as_posix() for p in (page_run.workdir / "outputs" / "gguf").iterdir()}
     assert named and named <= written, named - written
     assert "-f Modelfile" in commands and "cd outputs/gguf" in commands
+    # llama.cpp's -f drops the file's last newline (common/arg.cpp): the prompt would end in "### 応答".
+    # -bf reads the file as it is, and --no-escape leaves backslashes in the text alone.
+    assert " -f outputs/gguf/prompt.txt" not in commands
+    assert commands.count("-bf outputs/gguf/prompt.txt --no-escape") == 2
 
 
 def test_install_line_is_the_pinned_llama_cpp_python():
