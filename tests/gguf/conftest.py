@@ -5,8 +5,9 @@ command), because they need llama-cpp-python, which pip builds from source in mi
 
 - The page fetches llama.cpp's converter with ``pip download`` (the source distribution of the
   llama-cpp-python it runs with). The tests give that same pip a local folder instead of an index
-  (``PIP_NO_INDEX``, ``PIP_FIND_LINKS``): the folder ``build/gguf/`` holds the file, downloaded from
-  PyPI once by the fixture below if it is not there yet (the only network access; PyPI only).
+  (``PIP_NO_INDEX``, ``PIP_FIND_LINKS``): the folder ``build/gguf/`` holds the file and the wheels pip
+  needs to read its metadata, downloaded from PyPI once by the fixture below if they are not there yet
+  (the only network access of these tests, PyPI only; the Hub is the stand-in, as in the main suite).
 - The adapter is trained here, for a few seconds, to answer the page's sample text with a short
   summary and EOS: so "generation stops at EOS" can be checked, and the LoRA applied at load time
   differs measurably from the base model.
