@@ -47,18 +47,21 @@ def test_versions_page_is_rendered_from_the_pins(local_site):
     site, _ = local_site
     assert not (DOCS / rendered.VERSIONS_PAGE).exists()  # only in the build: it cannot go stale
     html = (site / "versions" / "index.html").read_text(encoding="utf-8")
-    for extra in ("handson", "docs", "test"):
+    for extra in ("handson", "docs", "test", "gguf"):
         assert all(f"<td>{name}</td>\n<td>{version}</td>" in html for name, version in project.pins(extra).items())
     for page in project.code_pages():  # every page with code is listed as tested
         assert f'href="../{project.url_path(page)}"' in html, page
 
 
 def test_every_page_with_code_has_its_mirrored_snippets_and_test():
-    """docs/a/b.md <-> snippets/a/b/ <-> tests/test_a_b.py: from a page to its code and its test, and back."""
+    """docs/a/b.md <-> snippets/a/b/ <-> tests/test_a_b.py (or tests/a_b/, run apart): from a page to its code
+    and its test, and back."""
     pages = project.code_pages()
     assert pages
     for page in pages:
-        assert project.mirrored_test(page).exists(), f"{page.relative_to(DOCS)}: {project.mirrored_test(page).name}"
+        test = project.mirrored_test(page)
+        assert test.exists(), f"{page.relative_to(DOCS)}: {test.name}"
+        assert test.is_file() or any(test.glob("test_*.py")), test
         own = project.mirrored_snippets(page)
         assert own.is_dir() and any(
             path.startswith(own.relative_to(SNIPPETS).as_posix() + "/") for path, _ in includes(page)

@@ -119,9 +119,11 @@ def page_title(page: Path) -> str:
 
 
 def mirrored_test(page: Path) -> Path:
-    """The test module of a page: docs/concepts/memory-and-time.md -> tests/test_concepts_memory_and_time.py."""
-    stem = page.relative_to(DOCS).with_suffix("").as_posix()
-    return TESTS / f"test_{re.sub(r'[/-]', '_', stem)}.py"
+    """The test module of a page: docs/concepts/memory-and-time.md -> tests/test_concepts_memory_and_time.py,
+    or the test folder of a page whose tests run by their own command: docs/gguf.md -> tests/gguf/."""
+    stem = re.sub(r"[/-]", "_", page.relative_to(DOCS).with_suffix("").as_posix())
+    folder = TESTS / stem
+    return folder if folder.is_dir() else TESTS / f"test_{stem}.py"
 
 
 def mirrored_snippets(page: Path) -> Path:

@@ -20,10 +20,16 @@ INSTALL_COMMAND = "install-command.md"
 TESTED_VERSIONS = "tested-versions.md"
 SCRIPT_INSTALL_COMMAND = "script-install-command.md"
 SCRIPT_OPTIONS = "script-options.md"
+GGUF_INSTALL_COMMAND = "gguf-install-command.md"
 
 
 def install_command() -> str:
     return "```bash\npip install " + " ".join(project.pip_requirements(NOT_IN_NOTEBOOK_INSTALL)) + "\n```\n"
+
+
+def gguf_install_command() -> str:
+    """The GGUF page's install line: pyproject's gguf extra (llama-cpp-python and what its converter needs)."""
+    return "```bash\npip install " + " ".join(f'"{n}=={v}"' for n, v in project.pins("gguf").items()) + "\n```\n"
 
 
 def script_install_command() -> str:
@@ -112,6 +118,15 @@ def versions_page() -> str:
         lines.append(f"| {name} | {version} | {note} |")
     lines += [
         "",
+        "[llama.cpp と Ollama で使う（GGUF）](gguf.md) のページは、上の表に加えて次のバージョンでテストしています"
+        "（`pyproject.toml` の `gguf` extra）。",
+        "",
+        "| パッケージ | バージョン |",
+        "| --- | --- |",
+        *(f"| {name} | {version} |" for name, version in project.pins("gguf").items()),
+    ]
+    lines += [
+        "",
         f"Python は {project.requires_python()} です（`pyproject.toml` の `requires-python`）。",
         "",
         "## テストしたページ {#pages}",
@@ -159,6 +174,7 @@ RENDERERS = {
     TESTED_VERSIONS: tested_versions_include,
     SCRIPT_INSTALL_COMMAND: script_install_command,
     SCRIPT_OPTIONS: script_options,
+    GGUF_INSTALL_COMMAND: gguf_install_command,
 }
 
 

@@ -26,6 +26,9 @@ TERMS = [
     ("EOS", "concepts/prompt-format/"),
     ("bf16", "glossary/"),
     ("SFTTrainer", "handson/"),
+    ("GGUF", "gguf/"),
+    ("Ollama", "gguf/"),
+    ("llama.cpp", "gguf/"),
     # two-character words
     ("損失", "concepts/prompt-format/"),
     ("要約", "handson/"),
@@ -79,6 +82,9 @@ ANSWERS = [
     ("チェックポイント", "handson/"),  # [3] checkpoints on Google Drive (勾配チェックポイント pages are [1], [2])
     ("再開", "handson/"),  # [1] a disconnected Colab resumes from the last checkpoint
     ("Google ドライブ", "handson/"),  # [1] where the hands-on saves checkpoints and the adapter
+    ("GGUF", "gguf/"),  # llama.cpp と Ollama で使う（GGUF）
+    ("Ollama", "gguf/"),
+    ("llama.cpp", "gguf/"),
 ]
 ANSWER_RESULTS = 3
 
