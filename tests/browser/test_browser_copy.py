@@ -13,7 +13,8 @@ PROMPT = re.compile(r"^(>>> |\.\.\. |\$ |In \[\d*\]:)", re.MULTILINE)
 MARKER = re.compile(r"# \(\d+\)!?|--8<--")
 
 # For every copy button, as a reader would: open the collapsible block and the content tab it is in, click the
-# button, read the clipboard (a sentinel written before the click shows that the click copied).
+# button, read the clipboard (a sentinel written before the click shows that the click copied; up to 2 s for the
+# asynchronous write).
 COPY_EVERY_BLOCK = """async sentinel => {
   const copies = []
   for (const button of document.querySelectorAll('.md-code__button[data-md-type="copy"]')) {
@@ -26,7 +27,13 @@ COPY_EVERY_BLOCK = """async sentinel => {
     }
     await navigator.clipboard.writeText(sentinel)
     button.click()
-    copies.push(await navigator.clipboard.readText())
+    // The button's handler writes asynchronously: under load the write can land after the click returns.
+    let copied = await navigator.clipboard.readText()
+    for (let wait = 0; copied === sentinel && wait < 40; wait++) {
+      await new Promise(resolve => setTimeout(resolve, 50))
+      copied = await navigator.clipboard.readText()
+    }
+    copies.push(copied)
   }
   return copies
 }"""
