@@ -43,17 +43,15 @@ SIZES = DATA / "gguf-sizes.md"
 MODELFILE = DATA / "gguf-modelfile.txt"
 WORKDIR = ROOT / "build" / "gguf-report"  # keeps the converter between runs (git ignores build/)
 
-TWIN = dict(  # hidden 256 and ffn 512 are multiples of 256, like the 7B's: the k-quants need that
-    hidden_size=256,
-    intermediate_size=512,
-    num_attention_heads=8,
-    num_key_value_heads=2,
-    max_position_embeddings=4096,
-    sliding_window=4096,
-    bos_token_id=1,
-    eos_token_id=2,
-    tie_word_embeddings=False,
-)
+# The stand-in's settings with the widths of a model that llama.cpp's k-quants accept: hidden 256 and
+# ffn 512 are multiples of 256, like the 7B's. Layers and vocabulary are the 7B's (write_twin).
+TWIN = {
+    **standin.TINY_MISTRAL,
+    "hidden_size": 256,
+    "intermediate_size": 512,
+    "num_attention_heads": 8,
+    "num_key_value_heads": 2,
+}
 
 
 def write_twin(folder: Path) -> None:
@@ -65,7 +63,7 @@ def write_twin(folder: Path) -> None:
     for name in standin.TOKENIZER_FILES:
         shutil.copyfile(standin.TOKENIZER_DIR / name, folder / name)
     torch.manual_seed(0)
-    config = MistralConfig(vocab_size=seven_b.vocab_size, num_hidden_layers=seven_b.num_hidden_layers, **TWIN)
+    config = MistralConfig(**{**TWIN, "vocab_size": seven_b.vocab_size, "num_hidden_layers": seven_b.num_hidden_layers})
     assert config.num_attention_heads // config.num_key_value_heads == (
         seven_b.num_attention_heads // seven_b.num_key_value_heads
     )

@@ -11,15 +11,7 @@ def convert_adapter(adapter_dir, base_dir, outfile, outtype="f16"):
             f"{adapter_dir} に LoRA のアダプター（adapter_config.json）がありません。\n"
             "ハンズオン 8 でアダプターを保存したフォルダー（Colab では Google ドライブ）を指定してください。"
         )
-    outfile = Path(outfile)
-    outfile.parent.mkdir(parents=True, exist_ok=True)
-    script = CONVERTER_DIR / "convert_lora_to_gguf.py"
-    command = [sys.executable, script, adapter_dir, "--base", base_dir, "--outfile", outfile, "--outtype", outtype]
-    result = subprocess.run(command, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise RuntimeError(
-            f"{adapter_dir} を GGUF に変換できませんでした。変換スクリプトの出力の最後:\n{result.stderr[-3000:]}"
-        )
+    outfile = run_converter("convert_lora_to_gguf.py", adapter_dir, outfile, "--base", base_dir, "--outtype", outtype)
     print(f"{outfile}（{outfile.stat().st_size / 1e6:.0f} MB）")
     return outfile
 
