@@ -7,8 +7,9 @@ that a selected test needs them, and left on disk for whichever process runs tha
 
 Each takes seconds to tens of seconds of CPU. tests/conftest.py starts the ones the selected tests
 need right after collection, so that they use the second core while the other tests run. The runs
-write their results under the session folder (``SFT_HANDSON_TEST_HOME``); the fixtures wait for them. Each run gets the stand-in environment explicitly (tools/standin.py): tests that meanwhile
-change os.environ cannot reach them.
+write their results under the session folder (``SFT_HANDSON_TEST_HOME``); the fixtures wait for them.
+Each run gets the stand-in environment explicitly (tools/standin.py): tests that meanwhile change
+os.environ cannot reach them.
 """
 
 from __future__ import annotations
@@ -216,13 +217,16 @@ def _textlint(out: Path) -> None:
     _run_process("textlint", TEXTLINT_COMMAND, TEXTLINT_DIR, {**os.environ, "NO_COLOR": "1"}, ok_codes=(0, 1))
 
 
+# The runs, in the order the one background thread runs them: the short one first.
+RUNS = {"textlint": _textlint, "notebook": _notebook, "ddp": _ddp}
+
+
 def start_for(node_ids: list[str]) -> None:
     """Start every run that one of these tests needs (once per session)."""
     needed = [name for name, prefixes in NEEDED_BY.items() if any(i.startswith(prefixes) for i in node_ids)]
     if "textlint" in needed and not TEXTLINT.exists():
         needed.remove("textlint")  # not installed: tests/textlint says how to install it
-    work = {"textlint": _textlint, "notebook": _notebook, "ddp": _ddp}
-    runs = [(name, work[name]) for name in ("textlint", "notebook", "ddp") if name in needed and _claim(name)]
+    runs = [(name, work) for name, work in RUNS.items() if name in needed and _claim(name)]
     if {"notebook", "ddp"} & {name for name, _ in runs}:
         # Here, not in the thread: importing transformers on two threads at once is not safe.
         import nbclient  # noqa: F401 - the notebook's driver, imported before the thread needs it

@@ -225,8 +225,8 @@ def keep_freed_memory_in_the_heap() -> None:
 
     libc = ctypes.CDLL(ctypes.util.find_library("c"))
     m_trim_threshold, m_mmap_threshold = -1, -3  # from glibc's malloc.h
-    libc.mallopt(m_mmap_threshold, 1 << 30)
-    libc.mallopt(m_trim_threshold, 1 << 30)
+    libc.mallopt(m_mmap_threshold, int(ALLOCATOR_ENVIRONMENT["MALLOC_MMAP_THRESHOLD_"]))
+    libc.mallopt(m_trim_threshold, int(ALLOCATOR_ENVIRONMENT["MALLOC_TRIM_THRESHOLD_"]))
 
 
 # On this CPU (no native bf16/fp16 matrix units) a bf16 or fp16 torch.mm runs about six times slower
