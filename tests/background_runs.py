@@ -6,7 +6,8 @@ that a selected test needs them, and left on disk for whichever process runs tha
 - ``textlint``: the Japanese writing checks over docs/ (node).
 
 Each takes seconds to tens of seconds of CPU. tests/conftest.py starts the ones the selected tests
-need right after collection, so that they use the second core while the other tests run. The runs
+need as soon as it knows them (at session start for a run of whole folders, otherwise right after
+collection), so that they use the second core while the other tests run. The runs
 write their results under the session folder (``SFT_HANDSON_TEST_HOME``); the fixtures wait for them.
 Each run gets the stand-in environment explicitly (tools/standin.py): tests that meanwhile change
 os.environ cannot reach them.
@@ -147,7 +148,7 @@ def environment() -> dict[str, str]:
 
 
 def _run_in_order(runs: list[tuple[str, object]]) -> None:
-    """One run after the other on one thread: together they keep about one core busy, beside the tests."""
+    """One run after the other on a thread of their own, beside the tests."""
 
     def run_all():
         for name, work in runs:
@@ -217,8 +218,11 @@ def _textlint(out: Path) -> None:
     _run_process("textlint", TEXTLINT_COMMAND, TEXTLINT_DIR, {**os.environ, "NO_COLOR": "1"}, ok_codes=(0, 1))
 
 
-# The runs, in the order the one background thread runs them: the short one first.
-RUNS = {"textlint": _textlint, "notebook": _notebook, "ddp": _ddp}
+# The runs that train, in the order the one background thread runs them (each keeps about one core busy).
+RUNS = {"notebook": _notebook, "ddp": _ddp}
+# textlint needs neither the stand-in nor a thread of its own for long: it starts at once, on its own
+# thread, and so uses the core that is idle while this process imports and builds the stand-in.
+ON_THEIR_OWN = {"textlint": _textlint}
 
 
 def start_for(node_ids: list[str]) -> None:
@@ -226,14 +230,16 @@ def start_for(node_ids: list[str]) -> None:
     needed = [name for name, prefixes in NEEDED_BY.items() if any(i.startswith(prefixes) for i in node_ids)]
     if "textlint" in needed and not TEXTLINT.exists():
         needed.remove("textlint")  # not installed: tests/textlint says how to install it
+    for name, work in ON_THEIR_OWN.items():
+        if name in needed and _claim(name):
+            _run_in_order([(name, work)])
     runs = [(name, work) for name, work in RUNS.items() if name in needed and _claim(name)]
-    if {"notebook", "ddp"} & {name for name, _ in runs}:
+    if runs:
         # Here, not in the thread: importing transformers on two threads at once is not safe.
         import nbclient  # noqa: F401 - the notebook's driver, imported before the thread needs it
         import standin
 
         standin.install_hub(HF_HOME)
-    if runs:
         _run_in_order(runs)
 
 

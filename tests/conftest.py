@@ -20,7 +20,7 @@ os.environ.update(standin.offline_environment(HF_HOME))
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # one thread: the background runs use the other core
 os.environ.update(standin.ALLOCATOR_ENVIRONMENT)  # for every process the tests start (notebook, script, mkdocs)
 standin.keep_freed_memory_in_the_heap()  # and for this one
-standin.half_precision_products_in_fp32()  # 16-bit matrix products as a GPU does them, at fp32 speed
+standin.half_precision_products_in_fp32()  # on a CPU slow at 16-bit products: in fp32, as a GPU sums them
 
 import background_runs  # noqa: E402
 import pytest  # noqa: E402
