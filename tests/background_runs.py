@@ -3,12 +3,14 @@ that a selected test needs them, and left on disk for whichever process runs tha
 
 - ``notebook``: the committed notebook, top to bottom in a Jupyter kernel (nbclient, driven from a thread);
 - ``ddp``: the standalone script under ``accelerate launch`` with two processes (CPU, gloo);
-- ``textlint``: the Japanese writing checks over docs/ (node).
+- ``textlint``: the Japanese writing checks over docs/ (node);
+- ``local_site``: ``mkdocs build --strict`` as on a developer's machine, without REPO_URL and SITE_URL
+  (tests/browser/ builds the deployed form itself).
 
 Each takes seconds to tens of seconds of CPU. tests/conftest.py starts the ones the selected tests
-need as soon as it knows them (at session start for a run of whole folders, otherwise right after
-collection), so that they use the second core while the other tests run. The runs
-write their results under the session folder (``SFT_HANDSON_TEST_HOME``); the fixtures wait for them.
+need right after collection (see there why not earlier), so that they use the second core while the
+other tests run, at a lower priority than those. The runs write their results under the session folder
+(``SFT_HANDSON_TEST_HOME``); the fixtures wait for them.
 Each run gets the stand-in environment explicitly (tools/standin.py): tests that meanwhile change
 os.environ cannot reach them.
 """
@@ -49,6 +51,8 @@ NEEDED_BY = {
     "ddp": ("tests/test_forms.py::test_two_processes",),
     "textlint": ("tests/textlint/",),
 }
+# The site's address and repository (mkdocs.yml reads them from these variables; see README).
+URL_VARIABLES = ("REPO_URL", "SITE_URL")
 
 # Cells added around the notebook's own (the notebook's cells run unchanged): the stand-in's Hub fake
 # and short generation (tools/standin.py), a snapshot of the base weights right after loading, and
@@ -147,10 +151,18 @@ def environment() -> dict[str, str]:
     }
 
 
+BACKGROUND_NICENESS = 10
+
+
 def _run_in_order(runs: list[tuple[str, object]]) -> None:
     """One run after the other on a thread of their own, beside the tests."""
 
     def run_all():
+        # No coverage in this thread: it runs no measured code, and the trace function costs CPU on every call
+        sys.settrace(None)
+        # Lower priority for this thread and the processes it starts (they inherit it): the tests in the
+        # main thread, which wait for these runs only at the end, get the CPU first.
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BACKGROUND_NICENESS)
         for name, work in runs:
             try:
                 work(folder(name))
@@ -218,16 +230,25 @@ def _textlint(out: Path) -> None:
     _run_process("textlint", TEXTLINT_COMMAND, TEXTLINT_DIR, {**os.environ, "NO_COLOR": "1"}, ok_codes=(0, 1))
 
 
+def _local_site(out: Path) -> None:
+    env = {key: value for key, value in os.environ.items() if key not in URL_VARIABLES}
+    command = [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out / "site")]
+    _run_process("local_site", command, project.ROOT, {**env, "NO_MKDOCS_2_WARNING": "1"})
+
+
 # The runs that train, in the order the one background thread runs them (each keeps about one core busy).
 RUNS = {"notebook": _notebook, "ddp": _ddp}
-# textlint needs neither the stand-in nor a thread of its own for long: it starts at once, on its own
-# thread, and so uses the core that is idle while this process imports and builds the stand-in.
-ON_THEIR_OWN = {"textlint": _textlint}
+# These need no stand-in: each starts at once on a thread of its own (that waits for its process).
+ON_THEIR_OWN = {"textlint": _textlint, "local_site": _local_site}
 
 
 def start_for(node_ids: list[str]) -> None:
     """Start every run that one of these tests needs (once per session)."""
-    needed = [name for name, prefixes in NEEDED_BY.items() if any(i.startswith(prefixes) for i in node_ids)]
+    start([name for name, prefixes in NEEDED_BY.items() if any(i.startswith(prefixes) for i in node_ids)])
+
+
+def start(needed: list[str]) -> None:
+    """Start these runs, those not started yet in this session."""
     if "textlint" in needed and not TEXTLINT.exists():
         needed.remove("textlint")  # not installed: tests/textlint says how to install it
     for name, work in ON_THEIR_OWN.items():
@@ -241,17 +262,6 @@ def start_for(node_ids: list[str]) -> None:
 
         standin.install_hub(HF_HOME)
         _run_in_order(runs)
-
-
-def start_for_paths(paths: list[str]) -> None:
-    """Before collection, for a run of whole folders or files: start the runs their tests need."""
-    roots = [Path(path).resolve() for path in paths]
-
-    def under_a_root(prefix: str) -> bool:
-        test_file = project.ROOT / prefix.split("::")[0]
-        return any(test_file == root or root in test_file.parents for root in roots)
-
-    start_for([prefix for prefixes in NEEDED_BY.values() for prefix in prefixes if under_a_root(prefix)])
 
 
 def waits_for_a_run(node_id: str) -> bool:

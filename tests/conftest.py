@@ -5,16 +5,21 @@ set here at the top of conftest, before pytest imports any test module. tools/ a
 on the import path through pyproject.toml's ``pythonpath``.
 
 One folder serves the whole test session (``SFT_HANDSON_TEST_HOME``): the stand-in Hub and the
-results of the background runs (tests/background_runs.py) live there.
+results of the background runs (tests/background_runs.py) live there. A folder made here is removed
+after a session that passed (about 50 MB); after a failure it stays, with what the runs wrote.
 """
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
 import standin
 
-SESSION = Path(os.environ.setdefault("SFT_HANDSON_TEST_HOME", tempfile.mkdtemp(prefix="sft-handson-tests-")))
+MADE_HERE = "SFT_HANDSON_TEST_HOME" not in os.environ
+if MADE_HERE:
+    os.environ["SFT_HANDSON_TEST_HOME"] = tempfile.mkdtemp(prefix="sft-handson-tests-")
+SESSION = Path(os.environ["SFT_HANDSON_TEST_HOME"])
 HF_HOME = SESSION / "hf"
 os.environ.update(standin.offline_environment(HF_HOME))
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # one thread: the background runs use the other core
@@ -38,45 +43,33 @@ def pytest_collection_modifyitems(config, items):
     items.sort(key=lambda item: background_runs.waits_for_a_run(item.nodeid))  # stable: order kept otherwise
 
 
-def pytest_sessionstart(session):
-    """A run of whole folders or files without -k/-m: start the background runs before collecting (seconds earlier)."""
-    option = session.config.option
-    if not option.keyword and not option.markexpr and "::" not in " ".join(session.config.args):
-        background_runs.start_for_paths(session.config.args)
-
-
 def pytest_collection_finish(session):
-    """Start the runs that need their own processes now, if a selected test needs them (tests/background_runs.py)."""
+    """Start the runs that need their own processes now, if a selected test needs them (tests/background_runs.py).
+
+    Not earlier: collecting tests/browser/ and tests/textlint/ puts those folders on sys.path, and coverage
+    reacts to a changed sys.path by removing the modules imported meanwhile, by any thread, from
+    sys.modules (coverage 7.17, coveragepy issue 2247). A thread started at session start made the
+    collection fail now and then with ``KeyError: 'learner_files'``.
+    """
     background_runs.start_for([item.nodeid for item in session.items])
+    if any("local_site" in getattr(item, "fixturenames", ()) for item in session.items):
+        background_runs.start(["local_site"])  # the build; the fixture waits for it
 
 
 def pytest_sessionfinish(session, exitstatus):
     background_runs.stop_all()
-
-
-# The site's address and repository (mkdocs.yml reads them from these variables; see README).
-URL_VARIABLES = ("REPO_URL", "SITE_URL")
+    if MADE_HERE and exitstatus == pytest.ExitCode.OK:
+        shutil.rmtree(SESSION, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
-def local_site(tmp_path_factory) -> tuple[Path, str]:
+def local_site() -> tuple[Path, str]:
     """``mkdocs build --strict`` as on a developer's machine: without REPO_URL and SITE_URL.
 
-    Built once per session: ``(site folder, build log)``. tests/browser/ builds the deployed form.
+    Built once per session, in the background (tests/background_runs.py): ``(site folder, build log)``.
+    tests/browser/ builds the deployed form.
     """
-    import subprocess
-    import sys
-
-    site = tmp_path_factory.mktemp("local-site") / "site"
-    env = {key: value for key, value in os.environ.items() if key not in URL_VARIABLES}
-    result = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
-        cwd=Path(__file__).resolve().parents[1],
-        env={**env, "NO_MKDOCS_2_WARNING": "1"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    log = result.stdout + result.stderr
-    assert result.returncode == 0, log
-    return site, log
+    background_runs.start(["local_site"])  # started after collection already: then nothing happens here
+    out = background_runs.wait("local_site", timeout=120)
+    log = (out / "stdout.txt").read_text(encoding="utf-8") + (out / "stderr.txt").read_text(encoding="utf-8")
+    return out / "site", log

@@ -229,22 +229,26 @@ def keep_freed_memory_in_the_heap() -> None:
     libc.mallopt(m_trim_threshold, int(ALLOCATOR_ENVIRONMENT["MALLOC_TRIM_THRESHOLD_"]))
 
 
-# On a CPU without native bf16 units a bf16 or fp16 torch.mm runs about six times slower than the same
-# product in fp32 (seen on a 2-core test machine, 2026-12-02): TRL's loss multiplies every token's hidden
-# state by the 32,000-wide output layer that way, and that was a third of each stand-in training. A GPU
-# multiplies 16-bit matrices with fp32 accumulation and rounds the result once; doing the product in fp32
-# and rounding once is the same arithmetic up to the order of the sums, and it leaves the code under test
-# alone. On a CPU with AVX512-BF16 (another 2-core machine, same day) bf16 was 4-11 times faster than fp32
-# instead, so the products are rerouted only where a quick measurement finds fp32 faster.
+# On a CPU without native 16-bit units a bf16 or fp16 torch.mm runs about five times slower than the
+# same product in fp32: TRL's loss multiplies every token's hidden state by the 32,000-wide output layer
+# that way, and that was a third of each stand-in training. A GPU multiplies 16-bit matrices with fp32
+# accumulation and rounds the result once; doing the product in fp32 and rounding once is the same
+# arithmetic up to the order of the sums, and it leaves the code under test alone. Which 16-bit types a
+# CPU multiplies natively differs (2026-12-02, two 2-core machines: one was slow at both; an AMD EPYC with
+# AVX512-BF16 was 4-11 times faster in bf16 than through fp32, and 5 times slower in fp16), so each type
+# is rerouted only where a quick measurement finds the product through fp32 faster.
 def half_precision_products_in_fp32(monkeypatch=None) -> None:
     import torch
 
     original = torch.mm
-    if getattr(original, "standin", False) or not _sixteen_bit_products_are_slow(torch):
+    if getattr(original, "standin", False):
+        return
+    slow = {dtype for dtype in (torch.bfloat16, torch.float16) if _products_are_faster_in_fp32(torch, dtype)}
+    if not slow:
         return
 
     def mm(a, b, *, out=None):
-        if a.dtype in (torch.bfloat16, torch.float16) and a.device.type == "cpu" and b.dtype == a.dtype:
+        if a.dtype in slow and a.device.type == "cpu" and b.dtype == a.dtype:
             result = original(a.float(), b.float()).to(a.dtype)
             return result if out is None else out.copy_(result)
         return original(a, b) if out is None else original(a, b, out=out)
@@ -253,12 +257,12 @@ def half_precision_products_in_fp32(monkeypatch=None) -> None:
     setattr_(monkeypatch)(torch, "mm", mm)
 
 
-def _sixteen_bit_products_are_slow(torch) -> bool:
-    """Whether this CPU multiplies bf16 matrices more slowly than fp32 ones (milliseconds to find out)."""
+def _products_are_faster_in_fp32(torch, dtype) -> bool:
+    """Whether this CPU multiplies ``dtype`` matrices faster through fp32 (milliseconds to find out)."""
     import time
 
-    a = torch.ones(256, 64, dtype=torch.bfloat16)
-    b = torch.ones(64, 4096, dtype=torch.bfloat16)
+    a = torch.ones(64, 64, dtype=dtype)
+    b = torch.ones(64, 2048, dtype=dtype)
 
     def seconds(product) -> float:
         product()  # the first call pays for setting up the kernel
@@ -267,4 +271,4 @@ def _sixteen_bit_products_are_slow(torch) -> bool:
             product()
         return time.perf_counter() - start
 
-    return seconds(lambda: torch.mm(a, b)) > seconds(lambda: torch.mm(a.float(), b.float()).to(torch.bfloat16))
+    return seconds(lambda: torch.mm(a.float(), b.float()).to(dtype)) < seconds(lambda: torch.mm(a, b))
