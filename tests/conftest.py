@@ -53,13 +53,13 @@ def pytest_collection_finish(session):
     collection fail now and then with ``KeyError: 'learner_files'``.
     """
     background_runs.start_for([item.nodeid for item in session.items])
+    if any("local_site" in getattr(item, "fixturenames", ()) for item in session.items):
+        background_runs.start(["local_site"])  # the build; the fixture waits for it
     # The modules the tests use are imported now. The garbage collector walked all their objects on each
     # full pass (22 passes, 8.4 s of this process's CPU in a whole run): leave them out of its passes, and
     # make passes rarer (3.5 s). Whatever a test makes is still collected.
     gc.freeze()
     gc.set_threshold(10_000, 20, 20)
-    if any("local_site" in getattr(item, "fixturenames", ()) for item in session.items):
-        background_runs.start(["local_site"])  # the build; the fixture waits for it
 
 
 def pytest_sessionfinish(session, exitstatus):
