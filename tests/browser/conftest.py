@@ -230,6 +230,13 @@ def page_weights() -> dict[str, dict[str, int]]:
 
 
 @pytest.fixture(scope="session")
+def page_copies() -> dict[str, list[str]]:
+    """Site path -> what each copy button put on the clipboard (tests/browser/copy_buttons.py), from the
+    per-page load of test_browser_pages.py."""
+    return {}
+
+
+@pytest.fixture(scope="session")
 def browser():
     missing = _browser_missing()
     if missing is not None:  # CI always installs the browser (.ci/run): there a missing one is a failure

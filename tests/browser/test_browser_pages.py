@@ -1,6 +1,7 @@
 """Every page in a real browser: it loads cleanly, its formulas and diagrams are drawn from local copies,
 and the diagrams stay readable in the light and the dark color scheme.
 
+The copy buttons are clicked in the same load (tests/browser/copy_buttons.py).
 The ``page`` fixture fails a test on any console error, uncaught error, or request off 127.0.0.1.
 """
 
@@ -9,8 +10,9 @@ from __future__ import annotations
 import re
 
 import pytest
+from copy_buttons import copy_every_block
 from page_weight import settle
-from site_pages import DOCS, expanded, mkdocs_config, source_pages, url_path
+from site_pages import DOCS, expanded, expected_copies, mkdocs_config, source_pages, url_path
 
 PAGES = source_pages()
 
@@ -96,7 +98,9 @@ def low_contrast(page) -> tuple[int, list[str]]:
 
 
 @pytest.mark.parametrize("source", PAGES, ids=lambda p: p.relative_to(DOCS).as_posix())
-def test_page_loads_and_draws_formulas_and_diagrams(page_without_search, site_url, source, received, page_weights):
+def test_page_loads_and_draws_formulas_and_diagrams(
+    page_without_search, site_url, source, received, page_weights, page_copies
+):
     page = page_without_search
     received.clear(page)
     drawn = open_page(page, site_url, url_path(source))
@@ -124,6 +128,10 @@ def test_page_loads_and_draws_formulas_and_diagrams(page_without_search, site_ur
             page.evaluate(f"document.body.setAttribute('data-md-color-scheme', '{scheme}')")
             count, low = low_contrast(page)
             assert count > 0 and low == [], f"{scheme}: labels hard to read: {low}"
+
+    # The copy buttons, clicked in this load, for tests/browser/test_copy_buttons.py (one load a page)
+    if source.suffix == ".md" and expected_copies(source):
+        page_copies[url_path(source)] = copy_every_block(page)
 
 
 def test_dark_preference_opens_the_dark_scheme_with_readable_diagrams(page_without_search, site_url):
