@@ -60,6 +60,7 @@ URL_VARIABLES = ("REPO_URL", "SITE_URL")
 PREAMBLE = """
 import json as _json
 import standin as _standin
+_standin.import_the_stack()
 _hub = _standin.HubRecorder().install()
 _generation = _standin.ShortGeneration().install()
 _standin.bitsandbytes_as_on_a_gpu()

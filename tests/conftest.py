@@ -15,7 +15,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-import standin
+gc.disable()  # until the tests' imports are done (collection): see standin.THE_STACK
+import standin  # noqa: E402
 
 MADE_HERE = "SFT_HANDSON_TEST_HOME" not in os.environ
 if MADE_HERE:
@@ -58,8 +59,7 @@ def pytest_collection_finish(session):
     # The modules the tests use are imported now. The garbage collector walked all their objects on each
     # full pass (22 passes, 8.4 s of this process's CPU in a whole run): leave them out of its passes, and
     # make passes rarer (3.5 s). Whatever a test makes is still collected.
-    gc.freeze()
-    gc.set_threshold(10_000, 20, 20)
+    standin.imported_objects_out_of_garbage_collection()
 
 
 def pytest_sessionfinish(session, exitstatus):

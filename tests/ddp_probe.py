@@ -16,10 +16,12 @@ import sys
 from pathlib import Path
 
 import standin
-from trl import SFTTrainer
 
 
 def main() -> None:
+    standin.import_the_stack()  # before the script imports it (tools/standin.py: the garbage collector)
+    from trl import SFTTrainer
+
     script, probe_dir, *options = sys.argv[1:]
     trainers = []
     original_train = SFTTrainer.train

@@ -229,6 +229,34 @@ def keep_freed_memory_in_the_heap() -> None:
     libc.mallopt(m_trim_threshold, int(ALLOCATOR_ENVIRONMENT["MALLOC_TRIM_THRESHOLD_"]))
 
 
+# What every process that runs the hands-on imports: about a million objects that live as long as the process.
+# Python's garbage collector walks all of them on each full pass and on every gc.collect() (the merge cell
+# calls it): here about 1.3 s of CPU while importing, and 0.36 s a gc.collect(). Test processes import with
+# the collector off, then leave what they imported out of its passes (gc.freeze) and make the passes rarer.
+# What the code under test creates afterwards is collected as usual.
+THE_STACK = ("torch", "transformers", "trl", "peft", "datasets")
+
+
+def imported_objects_out_of_garbage_collection() -> None:
+    """For a process that has imported what it needs (with ``gc.disable()`` until then, where it could)."""
+    import gc
+
+    gc.freeze()
+    gc.set_threshold(10_000, 20, 20)
+    gc.enable()
+
+
+def import_the_stack() -> None:
+    """Import THE_STACK with the collector off, then ``imported_objects_out_of_garbage_collection()``."""
+    import gc
+    import importlib
+
+    gc.disable()
+    for name in THE_STACK:
+        importlib.import_module(name)
+    imported_objects_out_of_garbage_collection()
+
+
 # On a CPU without native 16-bit units a bf16 or fp16 torch.mm runs about five times slower than the
 # same product in fp32: TRL's loss multiplies every token's hidden state by the 32,000-wide output layer
 # that way, and that was a third of each stand-in training. A GPU multiplies 16-bit matrices with fp32
