@@ -230,6 +230,13 @@ def page_weights() -> dict[str, dict[str, int]]:
 
 
 @pytest.fixture(scope="session")
+def landing_with_search_worker() -> dict[str, int]:
+    """URL -> bytes of a load of the landing page with Material's search worker: made by the search test
+    (tests/browser/test_browser_search.py), which needs the worker's index anyway, for test_page_weight.py."""
+    return {}
+
+
+@pytest.fixture(scope="session")
 def page_copies() -> dict[str, list[str]]:
     """Site path -> what each copy button put on the clipboard (tests/browser/copy_buttons.py), from the
     per-page load of test_browser_pages.py."""

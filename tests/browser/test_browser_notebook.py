@@ -54,7 +54,10 @@ def notebook(request):
     return request.param
 
 
-def test_notebook_page_renders_with_download_and_colab_links(page, site_url, notebook, built_site, monkeypatch):
+def test_notebook_page_renders_with_download_and_colab_links(
+    page_without_search, site_url, notebook, built_site, monkeypatch
+):
+    page = page_without_search  # Material's search worker indexes the whole site on every load: not needed here
     address = site_url + url_path(notebook)
     page.goto(address)
     found = page.evaluate(CELLS)

@@ -17,6 +17,7 @@ tuning page gets there by its heading 「学習率（learning_rate）」, a rare
 from __future__ import annotations
 
 import pytest
+from page_weight import SEARCH_INDEX, WORKER_FETCHES, load_and_weigh
 
 # (what a learner types, the page that explains it)
 TERMS = [
@@ -127,12 +128,14 @@ SEARCH_EACH = r"""async terms => {
 
 
 @pytest.fixture(scope="module")
-def found(shared_tab, site_url, traffic) -> dict[str, list[str]]:
+def found(shared_tab, site_url, traffic, received, landing_with_search_worker) -> dict[str, list[str]]:
     """Result pages, in order, for every term of both lists: one search session on the home page
-    (Material indexes the site once a page load, seconds of CPU)."""
+    (Material indexes the site once a page load, seconds of CPU). The bytes of that load are kept for
+    tests/browser/test_page_weight.py."""
     traffic.take()
     shared_tab.emulate_media(color_scheme="light")
-    shared_tab.goto(site_url)
+    weights = load_and_weigh(shared_tab, received, site_url, wait_for=(SEARCH_INDEX, *WORKER_FETCHES))
+    landing_with_search_worker.update(weights)
     terms = list(dict.fromkeys([term for term, _ in TERMS] + [term for term, _ in ANSWERS]))
     results = shared_tab.evaluate(SEARCH_EACH, terms)
     offsite, errors = traffic.take()
