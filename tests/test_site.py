@@ -69,3 +69,11 @@ def test_every_page_with_code_has_its_mirrored_snippets_and_test():
     folders = {p.parent for p in SNIPPETS.rglob("*.py")}
     pages_of = {project.mirrored_snippets(page) for page in pages}
     assert {f for f in folders if not any(f == d or d in f.parents for d in pages_of)} == set()
+
+
+def test_readme_lists_every_module_of_tools():
+    """README's table of tools/ names every module there: the map a maintainer reads first stays whole."""
+    readme = (project.ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("`tools/` の中身です。") : readme.index("### どこを変えるか")]
+    listed = set(re.findall(r"`(\w+\.py)`", table))
+    assert listed == {p.name for p in (project.ROOT / "tools").glob("*.py")}

@@ -1,0 +1,83 @@
+"""Time the whole test suite the way README's 「時間の予算と計測結果」 records it (not collected by pytest).
+
+    .venv/bin/python tools/time_suite.py [--runs N] [pytest arguments...]
+
+Each run first measures how fast the machine is right now, with a "speed probe": one thread, the mean of
+5 bf16 ``torch.mm`` of 4096x64 by 64x32000 (the shape of the stand-in's output layer over a batch;
+smaller is faster). The speed of the VM this project is developed on drifts by 20 % and more within an
+hour, so a suite time means little without it. Then it runs ``python -m pytest`` (with the arguments
+given) and prints one line a run: time, commit, probe, wall time, the CPU time of pytest and everything
+it waited for (user + sys), and pytest's last line. The machine should be otherwise idle.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import resource
+import subprocess
+import sys
+import time
+
+import project
+
+PROBE = """
+import time, torch
+torch.set_num_threads(1)
+a = torch.randn(4096, 64, dtype=torch.bfloat16)
+b = torch.randn(64, 32000, dtype=torch.bfloat16)
+torch.mm(a, b)
+start = time.perf_counter()
+for _ in range(5):
+    torch.mm(a, b)
+print((time.perf_counter() - start) / 5)
+"""
+
+
+def speed_probe() -> float:
+    """Seconds for one bf16 product of the probe's shape on one thread (in a fresh interpreter)."""
+    result = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, check=True)
+    return float(result.stdout.split()[-1])
+
+
+def commit() -> str:
+    result = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=project.ROOT, capture_output=True, text=True)
+    dirty = subprocess.run(["git", "status", "--porcelain"], cwd=project.ROOT, capture_output=True, text=True).stdout
+    return result.stdout.strip() + ("+changes" if dirty.strip() else "")
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def time_once(pytest_args: list[str]) -> str:
+    probe = speed_probe()
+    cpu_before = children_cpu()
+    start = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *pytest_args],
+        cwd=project.ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    wall = time.perf_counter() - start
+    cpu = children_cpu() - cpu_before
+    lines = result.stdout.strip().splitlines()
+    summary = lines[-1] if lines else f"(no output; exit {result.returncode})"
+    when = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
+    return f"{when} {commit()} probe {probe:.3f} s  wall {wall:.1f} s  cpu {cpu:.1f} s  | {summary}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=1, help="how many runs, one after the other (default 1)")
+    args, pytest_args = parser.parse_known_args(argv)
+    for _ in range(args.runs):
+        print(time_once(pytest_args), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
