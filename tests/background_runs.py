@@ -55,8 +55,8 @@ NEEDED_BY = {
 URL_VARIABLES = ("REPO_URL", "SITE_URL")
 
 # Cells added around the notebook's own (the notebook's cells run unchanged): the libraries imported
-# without the garbage collector, the stand-in's Hub fake and short generation (tools/standin.py), a snapshot of the base weights right after loading, and
-# what the tests need to know from inside the kernel.
+# without the garbage collector, the stand-in's Hub fake and short generation (tools/standin.py), a
+# snapshot of the base weights right after loading, and what the tests need to know from inside the kernel.
 PREAMBLE = """
 import json as _json
 import standin as _standin

@@ -8,6 +8,10 @@ page itself when that did not happen.
 
 from __future__ import annotations
 
+from site_pages import expected_copies, source_pages
+
+# The pages whose code blocks embed files: these have copy buttons to check.
+PAGES_WITH_SNIPPETS = [p for p in source_pages() if p.suffix == ".md" and expected_copies(p)]
 SENTINEL = "(clipboard before the click)"
 
 # For every copy button, as a reader would: open the collapsible block and the content tab it is in, click the

@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from copy_buttons import copy_every_block
+from copy_buttons import PAGES_WITH_SNIPPETS, copy_every_block
 from page_weight import settle
-from site_pages import DOCS, expanded, expected_copies, mkdocs_config, source_pages, url_path
+from site_pages import DOCS, expanded, mkdocs_config, source_pages, url_path
 
 PAGES = source_pages()
 
@@ -130,7 +130,7 @@ def test_page_loads_and_draws_formulas_and_diagrams(
             assert count > 0 and low == [], f"{scheme}: labels hard to read: {low}"
 
     # The copy buttons, clicked in this load, for tests/browser/test_copy_buttons.py (one load a page)
-    if source.suffix == ".md" and expected_copies(source):
+    if source in PAGES_WITH_SNIPPETS:
         page_copies[url_path(source)] = copy_every_block(page)
 
 

@@ -9,10 +9,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from copy_buttons import SENTINEL, copy_every_block
-from site_pages import DOCS, expected_copies, source_pages, url_path
+from copy_buttons import PAGES_WITH_SNIPPETS, SENTINEL, copy_every_block
+from site_pages import DOCS, expected_copies, url_path
 
-PAGES_WITH_SNIPPETS = [p for p in source_pages() if p.suffix == ".md" and expected_copies(p)]
 PROMPT = re.compile(r"^(>>> |\.\.\. |\$ |In \[\d*\]:)", re.MULTILINE)
 MARKER = re.compile(r"# \(\d+\)!?|--8<--")
 
