@@ -65,6 +65,7 @@ _hub = _standin.HubRecorder().install()
 _generation = _standin.ShortGeneration().install()
 _standin.bitsandbytes_as_on_a_gpu()
 _standin.half_precision_products_in_fp32()
+_standin.fp16_as_on_a_gpu()  # the T4 tab's fp16: a GradScaler with CUDA's rules, and fp16 autocast
 """
 
 AFTER_LOAD_MODEL = """
@@ -86,6 +87,8 @@ _facts = {
     "lora_b_moved": all(v.abs().sum().item() > 0 for n, v in _trained.items() if "lora_B" in n),
     "load_in_4bit": bool(trainer.model.base_model.model.config.quantization_config.load_in_4bit),
     "global_step": trainer.state.global_step,
+    "grad_scaler": type(trainer.accelerator.scaler).__name__,
+    "grad_scaler_used": trainer.accelerator.scaler._scale is not None,  # set at the first scaled backward
 }
 """
 

@@ -25,7 +25,9 @@ def check_merged_model(merged_dir: Path, adapter_dir: Path, dtype: torch.dtype, 
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    assert {"model.safetensors", "config.json", "tokenizer.json"} <= {p.name for p in merged_dir.iterdir()}
+    names = {p.name for p in merged_dir.iterdir()}
+    assert {"config.json", "tokenizer.json"} <= names
+    assert "model.safetensors" in names or "model.safetensors.index.json" in names  # one file, or shards
     merged = AutoModelForCausalLM.from_pretrained(merged_dir).eval()
     assert merged.dtype == dtype and not hasattr(merged, "peft_config")  # 16-bit, plain transformers model
 

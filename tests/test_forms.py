@@ -252,21 +252,24 @@ def test_notebook_runs_top_to_bottom(notebook_run):
 # The T4 tab's facts, from its run in the notebook (the in-process page run takes the bf16 tab).
 
 
-def test_notebook_trains_bf16_adapters_on_an_unchanged_4bit_base(notebook_run):
+def test_notebook_trains_float32_adapters_on_an_unchanged_4bit_base(notebook_run):
     _, _, facts = notebook_run
     assert facts["fp16"] is True and facts["dtype"] == "torch.float16" and facts["load_in_4bit"] is True
-    assert facts["trainable_dtypes"] == ["torch.bfloat16"]  # TRL casts QLoRA adapters to bf16 (lora.md#qlora-dtypes)
+    # TRL casts QLoRA adapters to bf16; the trainer cell casts them to float32 for CUDA's GradScaler (lora.md#qlora-dtypes)
+    assert facts["trainable_dtypes"] == ["torch.float32"]
+    # ... and trained with a GradScaler that refuses what CUDA's refuses (standin.fp16_as_on_a_gpu)
+    assert facts["grad_scaler"] == "GradScalerWithCudaRules" and facts["grad_scaler_used"]
     assert facts["trainable_all_lora"] and facts["lora_b_moved"] and facts["global_step"] == 2
     assert facts["base_names_equal"] and facts["base_unchanged"]  # 4-bit packed weights and scales, bit for bit
 
 
-def test_notebook_saves_a_bf16_adapter_and_says_its_size(notebook_run):
+def test_notebook_saves_a_float32_adapter_and_says_its_size(notebook_run):
     import torch
     from handson_checks import saved_adapter_dtypes
 
     cells, workdir, facts = notebook_run
     adapter = workdir / facts["adapter_dir"]
-    assert saved_adapter_dtypes(adapter) == {torch.bfloat16}
+    assert saved_adapter_dtypes(adapter) == {torch.float32}
     size = (adapter / "adapter_model.safetensors").stat().st_size / 1e6
     save = next(c for c in cells if c.get("id") == "save_adapter")
     assert f"アダプターの重み {size:.0f} MB" in outputs_text(save)

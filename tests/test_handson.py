@@ -298,7 +298,7 @@ def test_printed_adapter_size_is_the_file_on_disk(handson):
 
 
 def test_adapters_train_in_the_type_the_pages_say(handson):
-    """fp32 adapters on the bf16 tab (PEFT's default); the 4-bit tab's bf16 adapters: tests/test_forms.py."""
+    """fp32 adapters on the bf16 tab (PEFT's default); the 4-bit tab's (fp32 too): tests/test_forms.py, test_handson_t4.py."""
     trainable = [p for p in handson.trainer.model.parameters() if p.requires_grad]
     assert trainable and {p.dtype for p in trainable} == {torch.float32}
     assert saved_adapter_dtypes(handson.workdir / handson.namespace["ADAPTER_DIR"]) == {torch.float32}
@@ -350,12 +350,18 @@ def test_training_resumes_after_a_disconnect(handson, tmp_path, monkeypatch, cap
     monkeypatch.setattr(transformers.Trainer, "_save_checkpoint", original_save)
     capsys.readouterr()
     # After a reconnect the learner runs every cell again; those before the trainer give the same state here.
+    updates = []
     for cell in training:
         cell.run(namespace)
+        if cell.name == "trainer":  # count what this run does (a fresh run would also end at step 2)
+            namespace["trainer"].add_callback(type("Count", (transformers.TrainerCallback,), {
+                "on_step_end": lambda self, args, state, control, **kw: updates.append(state.global_step)
+            })())  # fmt: skip
     out = capsys.readouterr().out
     assert "途中経過 outputs/checkpoints/checkpoint-1 から再開します。" in out
     resumed = namespace["trainer"]
     assert resumed.state.global_step == handson.trainer.state.global_step == 2
+    assert updates == [2]  # only the update that was left
 
     reference = {n: p for n, p in handson.trainer.model.named_parameters() if p.requires_grad}
     weights = {n: p for n, p in resumed.model.named_parameters() if p.requires_grad}

@@ -264,7 +264,8 @@ def merge_namespace(hub, tmp_path, monkeypatch) -> dict:
 
     monkeypatch.chdir(tmp_path)
     base = AutoModelForCausalLM.from_pretrained(standin.MODEL_ID)
-    adapter = get_peft_model(base, LoraConfig(r=4, target_modules="all-linear", task_type="CAUSAL_LM"))
+    lora = LoraConfig(r=4, target_modules="all-linear", task_type="CAUSAL_LM", init_lora_weights=False)
+    adapter = get_peft_model(base, lora)  # B is not zero: as after training, merging changes every target
     adapter.save_pretrained(tmp_path / "adapter")
     return {
         "__name__": "__main__",
@@ -277,32 +278,123 @@ def merge_namespace(hub, tmp_path, monkeypatch) -> dict:
     }
 
 
-@pytest.mark.parametrize(
-    ("ram_gb", "disk_gb"),
-    [(0.001, 100.0), (100.0, 0.001)],  # the stand-in needs about 0.01 GB in 16 bits
-    ids=["too-little-memory", "too-little-disk"],
-)
-def test_merge_refuses_when_the_16_bit_model_would_not_fit(merge_namespace, monkeypatch, ram_gb, disk_gb):
+def free_memory(monkeypatch, ram_gb: float, disk_gb: float = 100.0, gpu_gb: float | None = None) -> None:
     import shutil
 
     import psutil
 
     monkeypatch.setattr(psutil, "virtual_memory", lambda: SimpleNamespace(available=ram_gb * 1e9))
     monkeypatch.setattr(shutil, "disk_usage", lambda path: SimpleNamespace(free=disk_gb * 1e9))
+    if gpu_gb is not None:
+        monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+        monkeypatch.setattr(torch.cuda, "mem_get_info", lambda *a: (gpu_gb * 1e9, 16e9))
+
+
+@pytest.mark.parametrize(
+    ("ram_gb", "disk_gb"),
+    [(0.001, 100.0), (100.0, 0.001)],  # the stand-in needs about 0.01 GB in 16 bits
+    ids=["too-little-memory", "too-little-disk"],
+)
+def test_merge_refuses_when_the_16_bit_model_would_not_fit(merge_namespace, monkeypatch, ram_gb, disk_gb):
+    free_memory(monkeypatch, ram_gb, disk_gb)
     with pytest.raises(RuntimeError, match="空きが足りません") as error:
         run("merge", merge_namespace)
     message = str(error.value)
-    assert f"CPU のメモリ {ram_gb:.1f} GB" in message and f"ディスク {disk_gb:.1f} GB" in message
+    assert f"CPU のメモリが {merge_namespace['ram_needed_gb']:.1f} GB 要るのに {ram_gb:.1f} GB" in message
+    assert f"ディスク {disk_gb:.1f} GB" in message
     assert "マージしなくてもそのまま使えます" in message and str(merge_namespace["ADAPTER_DIR"]) in message
     assert (merge_namespace["ADAPTER_DIR"] / "adapter_model.safetensors").exists()  # nothing trained is lost
     assert not Path("outputs/summary-merged").exists()
 
+    # The learner frees memory and runs the same cell again: it no longer needs the model it let go of
+    free_memory(monkeypatch, 100.0)
+    run("merge", merge_namespace)
+    assert merge_namespace["model"] is None and merge_namespace["trainer"] is None
+    assert (Path("outputs/summary-merged") / "config.json").exists()
+
+
+class Loading(Exception):
+    """The check passed and the cell started loading the 16-bit model."""
+
+
+@pytest.mark.parametrize(
+    ("gpu_gb", "ram_gb", "fits"),
+    [
+        (15.0, 12.7, True),  # free Colab, the training model freed: 90 % on the T4, the rest and a shard in RAM
+        (4.0, 12.7, False),  # the training model still on the GPU: most layers would go to the RAM
+        (15.0, 2.5, False),  # the offloaded layers, one shard and the margin need about 3 GB
+        (0.0, 16.6, True),  # no GPU: the whole 14.5 GB model, a shard and the margin in RAM
+    ],
+)
+def test_merge_check_with_colabs_numbers_and_the_7b_model(merge_namespace, monkeypatch, gpu_gb, ram_gb, fits):
+    """The 7B shape (not the stand-in's) against a T4's free memory, as device_map="auto" would place it."""
+    import peft
+    import transformers
+
+    import project
+
+    config = project.seven_b_config()
+    monkeypatch.setattr(transformers.AutoConfig, "from_pretrained", lambda *args, **kwargs: config)
+    def loading(*args, **kwargs):
+        raise Loading
+
+    monkeypatch.setattr(peft.AutoPeftModelForCausalLM, "from_pretrained", loading)
+    free_memory(monkeypatch, ram_gb, gpu_gb=gpu_gb if gpu_gb else None)
+    with pytest.raises(Loading if fits else RuntimeError):
+        run("merge", merge_namespace)
+    ns = merge_namespace
+    assert ns["needed_gb"] == pytest.approx(14.48, abs=0.01)  # 7.24B parameters, 2 bytes each
+    offloaded = max(ns["needed_gb"] - ns["GPU_SHARE"] * gpu_gb, 0)
+    assert ns["ram_needed_gb"] == pytest.approx(offloaded + ns["SHARD_GB"] + 1)
+
+
+def test_merge_saves_small_shards(merge_namespace, monkeypatch):
+    """safetensors gathers a whole shard in RAM before writing it: the cell asks for 1 GB shards."""
+    import transformers
+
+    free_memory(monkeypatch, 100.0)
+    calls = []
+    original = transformers.PreTrainedModel.save_pretrained
+
+    def save_pretrained(self, *args, **kwargs):
+        calls.append(kwargs.get("max_shard_size"))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(transformers.PreTrainedModel, "save_pretrained", save_pretrained)
+    namespace = run("merge", merge_namespace)
+    assert calls == [f"{namespace['SHARD_GB']}GB"] and namespace["SHARD_GB"] == 1
+
 
 def test_merge_counts_the_16_bit_size_from_the_model_config(merge_namespace, monkeypatch):
-    import psutil
-
-    monkeypatch.setattr(psutil, "virtual_memory", lambda: SimpleNamespace(available=100e9))
+    free_memory(monkeypatch, 100.0)
     namespace = run("merge", merge_namespace)
     params = sum(p.numel() for p in namespace["merged_model"].parameters())
     assert namespace["needed_gb"] == params * 2 / 1e9
     assert (Path("outputs/summary-merged") / "model.safetensors").exists()
+
+
+def test_merge_of_offloaded_layers_saves_base_plus_update(merge_namespace, monkeypatch):
+    """On a T4, device_map="auto" leaves some 16-bit layers off the GPU. Here layer 1 goes to the disk
+    (on a CPU-only machine that is the offload that takes the hooks' path): its merged weights must still
+    be W + (alpha/r)·BA, and the reloaded folder must compute what base + adapter computes."""
+    import peft.peft_model
+    import transformers.modeling_utils
+    from handson_checks import check_merged_model
+
+    placement = {"model.embed_tokens": "cpu", "model.layers.0": "cpu", "model.layers.1": "disk"}
+    placement |= {"model.norm": "cpu", "model.rotary_emb": "cpu", "lm_head": "cpu"}
+    chosen = []
+
+    def auto_map(model, device_map, *args):
+        chosen.append(device_map)
+        return dict(placement)
+
+    free_memory(monkeypatch, 100.0)
+    with pytest.MonkeyPatch.context() as placed:
+        # transformers places the base model, then PEFT places it again with the adapter (names prefixed)
+        placed.setattr(transformers.modeling_utils, "_get_device_map", auto_map)
+        peft_map = {f"base_model.model.{name}": device for name, device in placement.items()}
+        placed.setattr(peft.peft_model, "infer_auto_device_map", lambda *a, **k: dict(peft_map))
+        namespace = run("merge", merge_namespace)
+    assert chosen == ["auto"] and namespace["adapter_model"].base_model.model.hf_device_map == placement
+    check_merged_model(Path("outputs/summary-merged"), merge_namespace["ADAPTER_DIR"], torch.bfloat16, "本文です。")

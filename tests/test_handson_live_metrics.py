@@ -65,6 +65,42 @@ def test_each_logged_step_gets_tokens_per_second_and_peak_memory(logged_run):
     assert "tokens_per_second" not in trainer.state.log_history[-1]  # the end-of-training summary is left alone
 
 
+def test_after_a_resume_eta_and_speed_count_only_this_runs_steps_and_tokens(logged_run, monkeypatch):
+    """Resumed at update 100 of 200; one minute and one update later, 99 updates take about 99 minutes."""
+    import time
+
+    namespace, _, _ = logged_run
+    clock = iter([1000.0, 1060.0])
+    monkeypatch.setattr(time, "perf_counter", lambda: next(clock))
+    callback = namespace["SpeedAndMemoryCallback"]()
+    state = SimpleNamespace(global_step=100, max_steps=200, log_history=[{}])
+    callback.on_train_begin(None, state, None)
+    state.global_step = 101
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        # TRL counts num_tokens from 0 in each train() call: 6,000 tokens in this run's first minute
+        callback.on_log(None, state, None, logs={"loss": 1.0, "num_tokens": 6000})
+    assert "ステップ 101/200: 100 トークン/秒" in out.getvalue() and "残り約 99 分" in out.getvalue()
+    assert state.log_history[-1]["tokens_per_second"] == 100.0
+
+
+def test_under_fp16_the_grad_scale_is_shown_and_logged(logged_run, monkeypatch):
+    import time
+
+    namespace, _, _ = logged_run
+    clock = iter([0.0, 10.0])
+    monkeypatch.setattr(time, "perf_counter", lambda: next(clock))
+    callback = namespace["SpeedAndMemoryCallback"]()
+    state = SimpleNamespace(global_step=0, max_steps=10, log_history=[{}])
+    callback.on_train_begin(None, state, None)
+    state.global_step = 5
+    optimizer = SimpleNamespace(scaler=SimpleNamespace(get_scale=lambda: 8192.0))  # accelerate's AcceleratedOptimizer
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        callback.on_log(None, state, None, logs={"loss": 1.0, "num_tokens": 100}, optimizer=optimizer)
+    assert "勾配の倍率 8192" in out.getvalue() and state.log_history[-1]["grad_scale"] == 8192.0
+
+
 def test_peak_memory_reads_the_gpu_when_there_is_one(logged_run, monkeypatch):
     namespace, _, _ = logged_run
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)

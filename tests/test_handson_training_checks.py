@@ -219,7 +219,7 @@ def test_float16_adapters_with_fp16_stop_before_training(hub, tmp_path, monkeypa
     trainable = sum(p.requires_grad for p in trainer.model.parameters())
     with pytest.raises(ValueError) as error:
         preflight(trainer, rows)
-    assert f"学習する重みのうち {trainable} 個が float16 です" in str(error.value)
+    assert f"学習する重みが float32 ではありません（torch.float16 が {trainable} 個）" in str(error.value)
     assert "Attempting to unscale FP16 gradients." in str(error.value)
     assert "Attempting to unscale FP16 gradients." in TROUBLESHOOTING.read_text(encoding="utf-8")
 
@@ -306,6 +306,8 @@ EXPECTED = {
     "flat": ["loss-not-falling"],
     "spike": ["grad-norm-spikes"],
     "constant-rate": ["lr-schedule"],
+    "fp16-early-skips": [],  # a skipped update while the GradScaler finds its scale is normal
+    "fp16-collapse": ["fp16-skipped"],
 }
 
 
@@ -359,6 +361,49 @@ def test_doctor_details(doctor):
     assert "22 か所で設定（cosine、最大 0.0001、全 124 回）と違います（最初はステップ 15 の 0.0001" in rate[1]
     # without the settings there is nothing to compare the rates with
     assert diagnose(doctor, STATES / "constant-rate.json", args=None)[0] == []
+
+
+def test_doctor_counts_fp16_skips_without_an_alarm(doctor):
+    findings, out = diagnose(doctor, STATES / "fp16-early-skips.json")
+    assert findings == []
+    assert "fp16 で勾配があふれて飛ばした更新の記録が 1 個あります（最初はステップ 5）" in out
+    # the same history read as a bf16 run (no GradScaler, no scale logged): an inf gradient is a failure there
+    from transformers import TrainerState
+
+    state = TrainerState.load_from_json(str(STATES / "fp16-early-skips.json"))
+    for log in state.log_history:
+        log.pop("grad_scale", None)
+    assert [anchor for anchor, _ in diagnose(doctor, state)[0]] == ["loss-zero-nan"]
+
+
+def test_doctor_flags_a_collapsing_grad_scale_although_the_loss_looks_normal(doctor):
+    (finding,), _ = diagnose(doctor, STATES / "fp16-collapse.json")  # the logged losses are finite: no NaN alarm
+    assert finding[0] == "fp16-skipped"
+    assert f"勾配ノルムが inf・NaN の記録 19 個、勾配の倍率は最後に {2.0 ** (16 - (120 - 29)):g}" in finding[1]
+
+
+@pytest.mark.parametrize(
+    ("norms", "scales", "expected"),
+    [
+        ((0.5, math.inf, 0.5, 0.5), None, []),  # one skip, then updates again
+        ((0.5, math.inf, math.inf, math.inf), None, ["fp16-skipped"]),  # the last three all skipped
+        ((0.5, 0.5, math.inf, math.inf), None, []),  # two in a row: not yet judged
+        ((0.5, 0.5, 0.5), (4.0, 2.0, 1.0), []),  # the scale may go down to 1
+        ((0.5, 0.5, 0.5), (4.0, 2.0, 0.5), ["fp16-skipped"]),  # below 1: collapsing
+    ],
+)
+def test_doctor_fp16_thresholds_are_the_ones_the_pages_describe(doctor, norms, scales, expected):
+    from transformers import TrainerState
+
+    logs = [{"grad_norm": n, "step": 10 * (i + 1)} for i, n in enumerate(norms)]
+    for log, scale in zip(logs, scales or ()):
+        log["grad_scale"] = scale
+    fp16_args = SimpleNamespace(**{**doctor["training_args"].to_dict(), "fp16": True}) if scales is None else None
+    state = TrainerState(global_step=10 * len(norms), max_steps=10 * len(norms), log_history=logs)
+    findings, _ = diagnose(doctor, state, args=fp16_args)
+    assert [anchor for anchor, _ in findings] == expected
+    page = TROUBLESHOOTING.read_text(encoding="utf-8")
+    assert "inf・NaN の記録が続くとき、または勾配の倍率（`grad_scale`）が 1 を下回ったとき" in page
 
 
 def made_up_state(loss=(), eval_loss=(), grad_norm=()):

@@ -18,6 +18,7 @@ MAIN_ONLY = {
     "check_gpu",
     "before_training",
     "plot_loss",
+    "doctor_saved",
     "after_training",
     "rouge",
     "evaluate",

@@ -211,6 +211,47 @@ def bitsandbytes_as_on_a_gpu(monkeypatch=None) -> None:
     setattr_(monkeypatch)(bitsandbytes.nn.modules, "has_avx512bf16", lambda: False)
 
 
+# CUDA's unscale kernel takes these gradient types only; the CPU's takes bf16 too (FACTS section 8).
+CUDA_UNSCALE_DTYPES = ("float32", "float64", "float16")
+
+
+def fp16_as_on_a_gpu(monkeypatch=None) -> None:
+    """fp16 training on the CPU the way accelerate runs it on a CUDA GPU: a GradScaler and fp16 autocast.
+
+    accelerate makes both only for a GPU (on a CPU, ``fp16=True`` trains in fp32 without a scaler), so a
+    CPU test would never meet the T4's first-update crash. Here every fp16 Accelerator gets them on the
+    CPU too, and its scaler unscales only what CUDA's kernel can: bf16 gradients fail with CUDA's
+    NotImplementedError, fp16 ones with GradScaler's own ValueError, as on the T4.
+    """
+    import accelerate
+    import torch
+
+    class GradScalerWithCudaRules(torch.amp.GradScaler):
+        def _unscale_grads_(self, optimizer, inv_scale, found_inf, allow_fp16):
+            grads = [p.grad for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
+            if allow_fp16 or all(grad.dtype != torch.float16 for grad in grads):  # else GradScaler raises itself
+                for grad in grads:
+                    if str(grad.dtype).removeprefix("torch.") not in CUDA_UNSCALE_DTYPES:
+                        name = {torch.bfloat16: "BFloat16"}.get(grad.dtype, str(grad.dtype))
+                        raise NotImplementedError(
+                            f'"_amp_foreach_non_finite_check_and_unscale_cuda" not implemented for \'{name}\''
+                        )
+            return super()._unscale_grads_(optimizer, inv_scale, found_inf, allow_fp16)
+
+    original_init = accelerate.Accelerator.__init__
+    if getattr(original_init, "standin", False):
+        return
+
+    def init(self, *args, **kwargs):
+        original_init(self, *args, **kwargs)
+        if self.state.mixed_precision == "fp16" and self.device.type == "cpu" and self.scaler is None:
+            self.native_amp = True  # fp16 autocast around the model's forward (Accelerator.prepare_model)
+            self.scaler = GradScalerWithCudaRules("cpu")
+
+    init.standin = True
+    setattr_(monkeypatch)(accelerate.Accelerator, "__init__", init)
+
+
 # glibc gives every allocation above 128 KiB its own mmap and returns it to the kernel when freed.
 # The stand-in's 32,000-wide output layer makes tensors of tens of MB at every step, so the test
 # processes spent a large part of their time in page faults (sys time). Keeping such blocks in the

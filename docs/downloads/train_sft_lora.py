@@ -678,7 +678,7 @@ training_args = SFTConfig(
     lr_scheduler_type="cosine",
     warmup_steps=0.03,  # 1 未満は全ステップに対する割合です
     max_length=MAX_LENGTH,
-    fp16=True,  # T4 は bf16 の計算ができないので fp16 で計算します（アダプターの重みは TRL が bf16 で持ちます）
+    fp16=True,  # T4 は bf16 の計算ができないので fp16 で計算します（学習する重みは float32 のまま持ちます）
     activation_checkpointing=True,  # 計算を少し増やして、メモリを大きく減らします（勾配チェックポイント）
     logging_steps=5,
     eval_strategy="steps",
@@ -716,20 +716,26 @@ class SpeedAndMemoryCallback(TrainerCallback):
 
     def on_train_begin(self, args, state, control, **kwargs):
         self.start = self.last_time = time.perf_counter()
-        self.last_tokens = 0
+        self.start_step = state.global_step  # 途中経過から再開したときは、その回数から数えます
+        self.last_tokens = 0  # TRL の num_tokens は、train() を呼ぶたびに 0 から数え直します
 
-    def on_log(self, args, state, control, logs=None, **kwargs):
+    def on_log(self, args, state, control, logs=None, optimizer=None, **kwargs):
         if "num_tokens" not in (logs or {}) or "loss" not in logs:
             return  # 評価のときや学習の終わりのまとめは飛ばします
         now = time.perf_counter()
         tokens_per_second = (logs["num_tokens"] - self.last_tokens) / (now - self.last_time)
-        seconds_left = (now - self.start) / state.global_step * (state.max_steps - state.global_step)
+        steps_done = state.global_step - self.start_step
+        seconds_left = (now - self.start) / steps_done * (state.max_steps - state.global_step)
         self.last_time, self.last_tokens = now, logs["num_tokens"]
-        state.log_history[-1].update(tokens_per_second=tokens_per_second, peak_memory_gib=peak_memory_gib())
-        print(
-            f"ステップ {state.global_step}/{state.max_steps}: {tokens_per_second:,.0f} トークン/秒、"
-            f"ピークメモリ {peak_memory_gib():.1f} GiB、残り約 {seconds_left / 60:.0f} 分"
-        )
+        extra = f"ピークメモリ {peak_memory_gib():.1f} GiB、残り約 {seconds_left / 60:.0f} 分"
+        record = dict(tokens_per_second=tokens_per_second, peak_memory_gib=peak_memory_gib())
+        # fp16 では GradScaler が勾配の倍率を調整します。あふれた回は更新を飛ばし、倍率を半分にします
+        scaler = getattr(optimizer, "scaler", None)
+        if scaler is not None:
+            record["grad_scale"] = scaler.get_scale()
+            extra += f"、勾配の倍率 {record['grad_scale']:g}"
+        state.log_history[-1].update(record)
+        print(f"ステップ {state.global_step}/{state.max_steps}: {tokens_per_second:,.0f} トークン/秒、{extra}")
 ''',
     ),
     # --- handson/trainer.py
@@ -750,6 +756,11 @@ trainer = SFTTrainer(
     peft_config=peft_config,
     callbacks=[SpeedAndMemoryCallback()],  # 前のセルのコールバック
 )
+# fp16 の学習では、学習する重みを float32 にします。TRL は QLoRA の重みを bf16 にしますが、GPU の GradScaler は
+# bf16 の勾配を扱えず、最初の更新で止まるためです（「困ったときは」の「T4 で学習が最初の更新で止まる」）。
+for parameter in trainer.model.parameters():
+    if training_args.fp16 and parameter.requires_grad:
+        parameter.data = parameter.data.float()
 ''',
     ),
     # --- handson/preflight.py
@@ -760,6 +771,7 @@ trainer = SFTTrainer(
         None,
         r'''import math
 import re
+from collections import Counter
 from statistics import median
 
 import torch
@@ -828,11 +840,15 @@ def check_before_training(trainer, given):
             f"- {prompt_trained} 行は、プロンプトの先頭から損失を計算します（プロンプトまで学習してしまいます）。"
             "SFTConfig で completion_only_loss=False にしていないか、データが prompt と completion の 2 列かを確かめてください。"
         )
-    fp16_weights = sum(p.requires_grad and p.dtype == torch.float16 for p in trainer.model.parameters())
-    if args.fp16 and fp16_weights:
+    not_fp32 = Counter(str(p.dtype) for p in trainer.model.parameters() if p.requires_grad and p.dtype != torch.float32)
+    if args.fp16 and not_fp32:
+        kinds = "、".join(f"{dtype} が {count} 個" for dtype, count in sorted(not_fp32.items()))
         problems.append(
-            f"- fp16=True なのに、学習する重みのうち {fp16_weights} 個が float16 です。このまま学習すると、最初の更新で"
-            "「Attempting to unscale FP16 gradients.」のエラーで止まります。モデルを .half() などで float16 に変換しないでください。"
+            f"- fp16=True なのに、学習する重みが float32 ではありません（{kinds}）。GPU の GradScaler は float32 の勾配しか"
+            "扱えないので、最初の更新で止まります（bfloat16 なら「NotImplementedError: "
+            "\"_amp_foreach_non_finite_check_and_unscale_cuda\" not implemented for 'BFloat16'」、"
+            "float16 なら「ValueError: Attempting to unscale FP16 gradients.」）。"
+            "SFTTrainer を作るセルの、学習する重みを float32 にする行が抜けていないか確かめてください。"
         )
     if problems:
         raise ValueError(
@@ -880,11 +896,24 @@ preflight = check_before_training(trainer, train_dataset)
         None,
         r'''from pathlib import Path
 
-from transformers.trainer_utils import get_last_checkpoint
+# 再開に必要なファイル。Trainer は trainer_state.json を最後に書くので、これがなければ保存の途中で切れています
+CHECKPOINT_FILES = ("adapter_model.safetensors", "optimizer.pt", "scheduler.pt", "trainer_state.json")
+
+
+def last_complete_checkpoint(checkpoint_dir):
+    """番号が最も大きい、ファイルのそろったチェックポイント。保存の途中で切れたものは理由を表示して飛ばします。"""
+    folders = [path for path in Path(checkpoint_dir).glob("checkpoint-*") if path.name.split("-")[-1].isdigit()]
+    for folder in sorted(folders, key=lambda path: int(path.name.split("-")[-1]), reverse=True):
+        missing = [name for name in CHECKPOINT_FILES if not (folder / name).is_file()]
+        if not missing:
+            return str(folder)
+        reason = f"{', '.join(missing)} がありません。消さずに残します"
+        print(f"途中経過 {folder} は保存の途中で切れているので使いません（{reason}）。")
+    return None
+
 
 # 途中経過が保存されていれば、その続きから学習します（切断された後に、最初のセルから順にもう一度実行したとき）
-checkpoint_dir = Path(training_args.output_dir)
-last_checkpoint = get_last_checkpoint(checkpoint_dir) if checkpoint_dir.is_dir() else None
+last_checkpoint = last_complete_checkpoint(training_args.output_dir)
 if last_checkpoint:
     print(f"途中経過 {last_checkpoint} から再開します。")
 trainer.train(resume_from_checkpoint=last_checkpoint)
@@ -931,6 +960,7 @@ from transformers import SchedulerType, TrainerState, get_scheduler
 # 見つけた問題ごとに、「困ったときは」のページのどの節を見ればよいか
 TROUBLESHOOTING = {
     "loss-zero-nan": "損失が 0 や NaN になる",
+    "fp16-skipped": "fp16 で更新が飛ばされ続ける",
     "loss-not-falling": "損失が下がらない",
     "overfitting": "評価用データの損失だけが上がる（過学習）",
     "grad-norm-spikes": "勾配ノルムが跳ね上がる",
@@ -962,9 +992,27 @@ def diagnose_training(state, args=None):
         return [(log["step"], log[key]) for log in state.log_history if key in log]
 
     losses, eval_losses, grad_norms = points("loss"), points("eval_loss"), points("grad_norm")
+    scales = points("grad_scale")  # fp16 の GradScaler の倍率（ハンズオンのコールバックが記録します）
     findings = []
 
-    broken = [(step, value) for step, value in losses + eval_losses + grad_norms if not 0 < abs(value) < math.inf]
+    # fp16 では、勾配があふれた回の更新を GradScaler が飛ばし、その回の勾配ノルムは inf や NaN になります。
+    # 最初の数回は倍率を合わせるためで普通のことです。問題は、倍率が下がり続けて更新が進まないときです。
+    fp16 = bool(scales) or (args is not None and args.fp16)
+    skipped = [(step, value) for step, value in grad_norms if fp16 and not math.isfinite(value)]
+    last_three_skipped = len(skipped) >= 3 and not any(math.isfinite(value) for _, value in grad_norms[-3:])
+    collapsed = bool(scales) and scales[-1][1] < 1  # 倍率は 65536 から始まり、あふれるたびに半分になります
+    if collapsed or last_three_skipped:
+        scale_note = f"、勾配の倍率は最後に {scales[-1][1]:g}" if scales else ""
+        findings.append(
+            (
+                "fp16-skipped",
+                f"fp16 の GradScaler が更新を飛ばし続けています（勾配ノルムが inf・NaN の記録 {len(skipped)} 個"
+                f"{scale_note}）。損失の記録が普通に見えても、重みはほとんど更新されていません。",
+            )
+        )
+
+    checked_norms = [(step, value) for step, value in grad_norms if not (fp16 and not math.isfinite(value))]
+    broken = [(step, value) for step, value in losses + eval_losses + checked_norms if not 0 < abs(value) < math.inf]
     if broken:
         step, value = min(broken)
         findings.append(
@@ -1038,6 +1086,11 @@ def diagnose_training(state, args=None):
 
     print(f"学習の記録（全 {state.global_step} 回の更新）: ", end="")
     print(f"学習用データの損失 {len(losses)} 個、評価用データの損失 {len(eval_losses)} 個")
+    if skipped and not (collapsed or last_three_skipped):
+        print(
+            f"  fp16 で勾配があふれて飛ばした更新の記録が {len(skipped)} 個あります（最初はステップ {skipped[0][0]}）。"
+            "GradScaler が倍率を合わせる間に起きるもので、続かなければ問題ありません。"
+        )
     if len(finite) < 4:
         print("  学習用データの損失の記録が 4 個より少ないので、下がっているかは判断しません。")
     if evals:
@@ -1051,6 +1104,17 @@ def diagnose_training(state, args=None):
 
 
 doctor_findings = diagnose_training(trainer.state, training_args)
+''',
+    ),
+    # --- handson/doctor_saved.py
+    (
+        'doctor_saved',
+        None,
+        True,
+        None,
+        r'''# 保存された最後の途中経過の記録を調べます（last_complete_checkpoint は「学習を始める」のセルの関数です）
+saved_state = Path(last_complete_checkpoint(training_args.output_dir)) / "trainer_state.json"
+saved_findings = diagnose_training(saved_state, training_args)
 ''',
     ),
     # --- handson/after_training.py
@@ -1175,9 +1239,11 @@ from peft import AutoPeftModelForCausalLM
 from transformers import AutoConfig, AutoModelForCausalLM
 
 MERGED_DIR = Path("outputs/summary-merged")  # 16 ビットで約 14.5 GB あるので、Google ドライブには置きません
+SHARD_GB = 1  # 1 GB ずつのファイルに分けて保存します（1 ファイル分を CPU のメモリに集めてから書くため）
+GPU_SHARE = 0.9  # device_map="auto" は GPU の空きの 9 割まで層を載せ、残りを CPU のメモリに置きます
 
-# 学習に使ったモデルを片付けて、GPU メモリを空けます（アダプターは保存済みです）。
-del model, trainer
+# 学習に使ったモデルを手放して、GPU メモリを空けます（アダプターは保存済みです。このセルは何度実行しても同じです）。
+model = trainer = None
 gc.collect()
 torch.cuda.empty_cache()
 
@@ -1187,12 +1253,15 @@ with init_empty_weights():
 needed_gb = sum(p.numel() for p in empty_model.parameters()) * 2 / 1e9  # 16 ビットは 1 パラメータ 2 バイト
 gpu_free_gb = torch.cuda.mem_get_info()[0] / 1e9 if torch.cuda.is_available() else 0.0
 ram_free_gb = psutil.virtual_memory().available / 1e9
+# CPU のメモリには、GPU に載らない層と、保存のときの 1 ファイル分と、余裕の 1 GB が要ります
+ram_needed_gb = max(needed_gb - GPU_SHARE * gpu_free_gb, 0) + SHARD_GB + 1
 MERGED_DIR.parent.mkdir(parents=True, exist_ok=True)
 disk_free_gb = shutil.disk_usage(MERGED_DIR.parent).free / 1e9
-if gpu_free_gb + ram_free_gb < 1.2 * needed_gb or disk_free_gb < 1.1 * needed_gb:
+if ram_free_gb < ram_needed_gb or disk_free_gb < 1.1 * needed_gb:
     raise RuntimeError(
         f"マージには 16 ビットの基盤モデル（約 {needed_gb:.1f} GB）を読み込みますが、空きが足りません"
-        f"（GPU {gpu_free_gb:.1f} GB + CPU のメモリ {ram_free_gb:.1f} GB、ディスク {disk_free_gb:.1f} GB）。\n"
+        f"（GPU {gpu_free_gb:.1f} GB のとき CPU のメモリが {ram_needed_gb:.1f} GB 要るのに {ram_free_gb:.1f} GB、"
+        f"ディスク {disk_free_gb:.1f} GB）。\n"
         f"学習したアダプターは {ADAPTER_DIR} に保存してあるので、マージしなくてもそのまま使えます"
         "（「次の日に使う」のページ）。マージしたモデルが必要なら、メモリの大きいマシンでこのセルを実行してください。"
     )
@@ -1200,7 +1269,7 @@ if gpu_free_gb + ram_free_gb < 1.2 * needed_gb or disk_free_gb < 1.1 * needed_gb
 # 4bit の重みには足し込めないので、基盤モデルを 16 ビットで読み直してからマージします。
 adapter_model = AutoPeftModelForCausalLM.from_pretrained(ADAPTER_DIR, dtype=DTYPE, device_map="auto")
 merged_model = adapter_model.merge_and_unload()
-merged_model.save_pretrained(MERGED_DIR)
+merged_model.save_pretrained(MERGED_DIR, max_shard_size=f"{SHARD_GB}GB")
 tokenizer.save_pretrained(MERGED_DIR)
 print(sorted(path.name for path in MERGED_DIR.iterdir()))
 ''',

@@ -8,6 +8,7 @@ from transformers import SchedulerType, TrainerState, get_scheduler
 # 見つけた問題ごとに、「困ったときは」のページのどの節を見ればよいか
 TROUBLESHOOTING = {
     "loss-zero-nan": "損失が 0 や NaN になる",
+    "fp16-skipped": "fp16 で更新が飛ばされ続ける",
     "loss-not-falling": "損失が下がらない",
     "overfitting": "評価用データの損失だけが上がる（過学習）",
     "grad-norm-spikes": "勾配ノルムが跳ね上がる",
@@ -39,9 +40,27 @@ def diagnose_training(state, args=None):
         return [(log["step"], log[key]) for log in state.log_history if key in log]
 
     losses, eval_losses, grad_norms = points("loss"), points("eval_loss"), points("grad_norm")
+    scales = points("grad_scale")  # fp16 の GradScaler の倍率（ハンズオンのコールバックが記録します）
     findings = []
 
-    broken = [(step, value) for step, value in losses + eval_losses + grad_norms if not 0 < abs(value) < math.inf]
+    # fp16 では、勾配があふれた回の更新を GradScaler が飛ばし、その回の勾配ノルムは inf や NaN になります。
+    # 最初の数回は倍率を合わせるためで普通のことです。問題は、倍率が下がり続けて更新が進まないときです。
+    fp16 = bool(scales) or (args is not None and args.fp16)
+    skipped = [(step, value) for step, value in grad_norms if fp16 and not math.isfinite(value)]
+    last_three_skipped = len(skipped) >= 3 and not any(math.isfinite(value) for _, value in grad_norms[-3:])
+    collapsed = bool(scales) and scales[-1][1] < 1  # 倍率は 65536 から始まり、あふれるたびに半分になります
+    if collapsed or last_three_skipped:
+        scale_note = f"、勾配の倍率は最後に {scales[-1][1]:g}" if scales else ""
+        findings.append(
+            (
+                "fp16-skipped",
+                f"fp16 の GradScaler が更新を飛ばし続けています（勾配ノルムが inf・NaN の記録 {len(skipped)} 個"
+                f"{scale_note}）。損失の記録が普通に見えても、重みはほとんど更新されていません。",
+            )
+        )
+
+    checked_norms = [(step, value) for step, value in grad_norms if not (fp16 and not math.isfinite(value))]
+    broken = [(step, value) for step, value in losses + eval_losses + checked_norms if not 0 < abs(value) < math.inf]
     if broken:
         step, value = min(broken)
         findings.append(
@@ -115,6 +134,11 @@ def diagnose_training(state, args=None):
 
     print(f"学習の記録（全 {state.global_step} 回の更新）: ", end="")
     print(f"学習用データの損失 {len(losses)} 個、評価用データの損失 {len(eval_losses)} 個")
+    if skipped and not (collapsed or last_three_skipped):
+        print(
+            f"  fp16 で勾配があふれて飛ばした更新の記録が {len(skipped)} 個あります（最初はステップ {skipped[0][0]}）。"
+            "GradScaler が倍率を合わせる間に起きるもので、続かなければ問題ありません。"
+        )
     if len(finite) < 4:
         print("  学習用データの損失の記録が 4 個より少ないので、下がっているかは判断しません。")
     if evals:

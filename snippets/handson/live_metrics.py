@@ -17,17 +17,23 @@ class SpeedAndMemoryCallback(TrainerCallback):
 
     def on_train_begin(self, args, state, control, **kwargs):
         self.start = self.last_time = time.perf_counter()
-        self.last_tokens = 0
+        self.start_step = state.global_step  # 途中経過から再開したときは、その回数から数えます
+        self.last_tokens = 0  # TRL の num_tokens は、train() を呼ぶたびに 0 から数え直します
 
-    def on_log(self, args, state, control, logs=None, **kwargs):
+    def on_log(self, args, state, control, logs=None, optimizer=None, **kwargs):
         if "num_tokens" not in (logs or {}) or "loss" not in logs:
             return  # 評価のときや学習の終わりのまとめは飛ばします
         now = time.perf_counter()
         tokens_per_second = (logs["num_tokens"] - self.last_tokens) / (now - self.last_time)
-        seconds_left = (now - self.start) / state.global_step * (state.max_steps - state.global_step)
+        steps_done = state.global_step - self.start_step
+        seconds_left = (now - self.start) / steps_done * (state.max_steps - state.global_step)
         self.last_time, self.last_tokens = now, logs["num_tokens"]
-        state.log_history[-1].update(tokens_per_second=tokens_per_second, peak_memory_gib=peak_memory_gib())
-        print(
-            f"ステップ {state.global_step}/{state.max_steps}: {tokens_per_second:,.0f} トークン/秒、"
-            f"ピークメモリ {peak_memory_gib():.1f} GiB、残り約 {seconds_left / 60:.0f} 分"
-        )
+        extra = f"ピークメモリ {peak_memory_gib():.1f} GiB、残り約 {seconds_left / 60:.0f} 分"
+        record = dict(tokens_per_second=tokens_per_second, peak_memory_gib=peak_memory_gib())
+        # fp16 では GradScaler が勾配の倍率を調整します。あふれた回は更新を飛ばし、倍率を半分にします
+        scaler = getattr(optimizer, "scaler", None)
+        if scaler is not None:
+            record["grad_scale"] = scaler.get_scale()
+            extra += f"、勾配の倍率 {record['grad_scale']:g}"
+        state.log_history[-1].update(record)
+        print(f"ステップ {state.global_step}/{state.max_steps}: {tokens_per_second:,.0f} トークン/秒、{extra}")

@@ -1,5 +1,6 @@
 import math
 import re
+from collections import Counter
 from statistics import median
 
 import torch
@@ -68,11 +69,15 @@ def check_before_training(trainer, given):
             f"- {prompt_trained} 行は、プロンプトの先頭から損失を計算します（プロンプトまで学習してしまいます）。"
             "SFTConfig で completion_only_loss=False にしていないか、データが prompt と completion の 2 列かを確かめてください。"
         )
-    fp16_weights = sum(p.requires_grad and p.dtype == torch.float16 for p in trainer.model.parameters())
-    if args.fp16 and fp16_weights:
+    not_fp32 = Counter(str(p.dtype) for p in trainer.model.parameters() if p.requires_grad and p.dtype != torch.float32)
+    if args.fp16 and not_fp32:
+        kinds = "、".join(f"{dtype} が {count} 個" for dtype, count in sorted(not_fp32.items()))
         problems.append(
-            f"- fp16=True なのに、学習する重みのうち {fp16_weights} 個が float16 です。このまま学習すると、最初の更新で"
-            "「Attempting to unscale FP16 gradients.」のエラーで止まります。モデルを .half() などで float16 に変換しないでください。"
+            f"- fp16=True なのに、学習する重みが float32 ではありません（{kinds}）。GPU の GradScaler は float32 の勾配しか"
+            "扱えないので、最初の更新で止まります（bfloat16 なら「NotImplementedError: "
+            "\"_amp_foreach_non_finite_check_and_unscale_cuda\" not implemented for 'BFloat16'」、"
+            "float16 なら「ValueError: Attempting to unscale FP16 gradients.」）。"
+            "SFTTrainer を作るセルの、学習する重みを float32 にする行が抜けていないか確かめてください。"
         )
     if problems:
         raise ValueError(

@@ -108,7 +108,7 @@ class Setup:
 @dataclass(frozen=True)
 class Estimate:
     weights: float  # バイト
-    trainable: float  # 学習する重み（LoRA のアダプター。LoRA は float32、QLoRA は TRL が bfloat16 にします）
+    trainable: float  # 学習する重み（LoRA のアダプター。ハンズオンでは LoRA も QLoRA も float32）
     gradients: float
     optimizer_states: float
     activations: float  # 逆伝播のために覚えておく途中の計算結果（層の分）
@@ -163,8 +163,8 @@ def estimate(arch, setup):
         trainable, trained_bytes, n_trained = 0, setup.dtype_bytes, arch.params
     else:
         n_trained = lora_params(arch, setup)
-        # PEFT はアダプターを float32 で持ちます。QLoRA では TRL の SFTTrainer が bfloat16 に変えます
-        trained_bytes = 2 if setup.method == "qlora" else 4
+        # PEFT はアダプターを float32 で持ちます。QLoRA でも、fp16 の学習のためにハンズオンは float32 に戻します
+        trained_bytes = 4
         trainable = trained_bytes * n_trained
     state_bytes = OPTIMIZER_STATE_BYTES[setup.optimizer]
     optimizer_states = n_trained * (2 * trained_bytes if state_bytes is None else state_bytes)

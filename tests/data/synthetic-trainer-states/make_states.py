@@ -38,7 +38,11 @@ def healthy_eval(step: int) -> float:
 
 
 def history(
-    loss=healthy_loss, eval_loss=healthy_eval, grad_norm=lambda s: 0.45 + 0.1 * math.sin(s / 7), rate=scheduled_rate
+    loss=healthy_loss,
+    eval_loss=healthy_eval,
+    grad_norm=lambda s: 0.45 + 0.1 * math.sin(s / 7),
+    rate=scheduled_rate,
+    grad_scale=None,
 ):
     logs = []
     for step in range(LOGGING_STEPS, MAX_STEPS + 1, LOGGING_STEPS):
@@ -54,6 +58,8 @@ def history(
                 "step": step,
             }
         )
+        if grad_scale:  # fp16: what the hands-on's callback adds from the GradScaler
+            logs[-1]["grad_scale"] = grad_scale(step)
         if step % EVAL_STEPS == 0:
             logs.append({"eval_loss": eval_loss(step), "epoch": step / STEPS_PER_EPOCH, "step": step})
     logs.append({"train_runtime": 1000.0, "train_loss": loss(MAX_STEPS), "epoch": 2.0, "step": MAX_STEPS})
@@ -79,6 +85,20 @@ HISTORIES = {
     "spike": history(grad_norm=lambda s: 9.5 if s == 35 else 0.45 + 0.1 * math.sin(s / 7)),
     # the rate stays at its maximum although the settings say cosine with warmup
     "constant-rate": history(rate=lambda s: LEARNING_RATE),
+    # fp16 (T4 tab): the GradScaler skips the update at step 5 (its gradients overflowed at scale 2^16) and
+    # settles at 2^13; the rest is healthy. Normal, not a problem.
+    "fp16-early-skips": history(
+        grad_norm=lambda s: math.inf if s == 5 else 0.45 + 0.1 * math.sin(s / 7),
+        grad_scale=lambda s: 2.0**13,
+    ),
+    # fp16: from step 30 on every update overflows and is skipped; the scale halves each time. The logged
+    # loss stays plausible (logging_nan_inf_filter averages over non-finite losses), only the scale tells.
+    "fp16-collapse": history(
+        grad_norm=lambda s: math.inf if s >= 30 else 0.45,
+        grad_scale=lambda s: 2.0 ** (16 - max(0, s - 29)),
+        loss=lambda s: healthy_loss(min(s, 29)),
+        eval_loss=lambda s: healthy_eval(min(s, 29)),
+    ),
 }
 
 
