@@ -104,6 +104,7 @@ print(_json.dumps({
     "after": len(after),
     "requested_max_new_tokens": sorted(set(_generation.requested)),
     "generate_calls": len(_generation.requested),
+    "adapters_at_generation": _generation.adapters,
 }))
 """
 

@@ -234,6 +234,7 @@ def test_notebook_runs_top_to_bottom(notebook_run):
     assert facts["before"] == facts["after"] == 3
     # One batched call each: before and after training, then ROUGE before and after (3 rows fit one batch).
     assert facts["requested_max_new_tokens"] == [256] and facts["generate_calls"] == 4
+    assert facts["adapters_at_generation"] == ["none", "on", "off", "on"]  # ROUGE "before" without the adapter
 
     adapter = workdir / facts["adapter_dir"]
     merged = workdir / facts["merged_dir"]

@@ -390,6 +390,9 @@ def test_rouge_is_scored_before_and_after_training(handson):
     assert len(ns["base_summaries"]) == len(ns["tuned_summaries"]) == len(ns["references"]) == rows
     # Without the adapter the model computes what the base model did before training.
     assert ns["base_summaries"][:3] == ns["before"]
+    # ... which the stand-in's few updates rarely change: what proves "before" is the adapter's state at
+    # each generate(): none yet (step 4), on (step 7), then off and on for the two ROUGE passes.
+    assert handson.generation.adapters == ["none", "on", "off", "on"]
     assert ns["rouge_before"] == ns["rouge2"](ns["base_summaries"], ns["references"])
     assert ns["rouge_after"] == ns["rouge2"](ns["tuned_summaries"], ns["references"])
     assert 0 <= ns["rouge_before"] <= 100 and 0 <= ns["rouge_after"] <= 100

@@ -45,6 +45,8 @@ NEAR_COPY_THRESHOLDS = (0.8, 0.85, 0.9, 0.95)
 GENERATION_GPU_TAB = {"T4 16 GB": "qlora_t4"}  # the GPU check sends the T4 to the QLoRA tab, the others to bf16 LoRA
 TAB_METHOD = {"lora_bf16": "lora", "qlora_t4": "qlora"}
 TAB_LABEL = {"lora_bf16": "bf16 LoRA", "qlora_t4": "QLoRA"}
+# The estimate counts the products, not the 4-bit weights turned back into 16 bits before each one.
+QLORA_IS_SLOWER = "QLoRA の時間は、掛け算のたびに 4 ビットの重みを 16 ビットに戻す処理を数えていないので、実際にはこれより長くなります。"
 
 
 def parse_args(argv=None):
@@ -424,7 +426,7 @@ def tradeoff_include(report: dict) -> str:
             "MAX_LENGTH の長さのときの見積もりです。"
             "時間は、学習用の例を実際の長さのままランダムに並べてバッチに分け、バッチごとに見積もった計算量を、"
             f"GPU のピーク性能の {pct(report['utilization'])} で割った目安です（L4 {GPUS['L4 24 GB'].tflops:g}、"
-            f"T4 {GPUS['T4 16 GB'].tflops:g} TFLOPS）。"
+            f"T4 {GPUS['T4 16 GB'].tflops:g} TFLOPS）。{QLORA_IS_SLOWER}"
         ),
         "",
     ]
@@ -455,6 +457,7 @@ def time_include(report: dict) -> str:
         (
             "学習と評価は、実際の長さの例をバッチに分けて見積もった計算量を、"
             f"GPU のピーク性能の {pct(report['utilization'])} で計算できると仮定した目安です（測った値ではありません）。"
+            f"{QLORA_IS_SLOWER}"
             f"生成は、{n(report['max_new_tokens'])} トークンまで生成したときの**下限**です"
             "（まとめて生成する行ごとに、1 トークンにつき重みをすべてメモリから 1 回読む時間）。"
             "実際には数倍かかることがあります。"

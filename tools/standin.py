@@ -154,6 +154,7 @@ class ShortGeneration:
     def __init__(self, cap: int = 4):
         self.cap = cap
         self.requested: list = []
+        self.adapters: list = []  # per call: "none" (no LoRA yet), "on", or "off" (inside disable_adapter())
 
     def install(self, monkeypatch=None) -> ShortGeneration:
         """Patch through ``monkeypatch`` (undone after the test), or for the whole process without one."""
@@ -164,6 +165,8 @@ class ShortGeneration:
 
         def short_generate(model, *args, **kwargs):
             recorder.requested.append(kwargs.get("max_new_tokens"))
+            lora = [module for module in model.modules() if hasattr(module, "lora_A")]
+            recorder.adapters.append("none" if not lora else "off" if lora[0].disable_adapters else "on")
             kwargs["max_new_tokens"] = min(kwargs.get("max_new_tokens") or recorder.cap, recorder.cap)
             return original(model, *args, **kwargs)
 

@@ -245,11 +245,23 @@ else:
         None,
         False,
         None,
-        r'''from huggingface_hub import get_token, login
+        r'''from huggingface_hub import HfApi, get_token, login
 
 # Colab のシークレット HF_TOKEN や、以前のログインがあればそのまま使います。
 if get_token() is None:
     login()
+
+# 8 でアダプターを Hub に上げるには、書き込み（write）権限のトークンが要ります。学習の前に確かめておきます。
+try:
+    token_role = HfApi().whoami()["auth"]["accessToken"]["role"]
+except Exception:  # オフラインなどで確かめられないときは、そのまま進みます（アップロードのときにわかります）
+    token_role = None
+if token_role == "read":
+    print(
+        "このトークンは読み取り専用（read）です。学習はできますが、8 の Hub へのアップロードは権限がなく失敗します。\n"
+        "アップロードするなら、Hugging Face の設定で write 権限のトークンを作り、"
+        "login(new_session=True) でログインし直してください。"
+    )
 ''',
     ),
     # --- handson/output_dir.py
@@ -1208,6 +1220,7 @@ print(sorted(path.name for path in ADAPTER_DIR.iterdir()))
         True,
         'push',
         r'''from huggingface_hub import HfApi, get_token
+from huggingface_hub.errors import HfHubHTTPError
 
 if get_token() is None:
     raise RuntimeError(
@@ -1217,8 +1230,17 @@ if get_token() is None:
 
 api = HfApi()
 repo_id = f"{api.whoami()['name']}/{HUB_REPO_NAME}"
-api.create_repo(repo_id, private=True, exist_ok=True)  # まずは自分だけが見られる非公開のリポジトリにします
-api.upload_folder(repo_id=repo_id, folder_path=ADAPTER_DIR)
+try:
+    api.create_repo(repo_id, private=True, exist_ok=True)  # まずは自分だけが見られる非公開のリポジトリにします
+    api.upload_folder(repo_id=repo_id, folder_path=ADAPTER_DIR)
+except HfHubHTTPError as error:
+    if error.response is None or error.response.status_code != 403:
+        raise
+    raise RuntimeError(
+        f"{repo_id} に書き込む権限がありません（403）。トークンが読み取り専用（read）の可能性があります。\n"
+        "Hugging Face の設定で write 権限のトークンを作り、login(new_session=True) でログインし直してから、"
+        f"このセルをもう一度実行してください。アダプターは {ADAPTER_DIR} に保存してあるので失われません。"
+    ) from error
 print(f"非公開のリポジトリにアップロードしました: https://huggingface.co/{repo_id}")
 ''',
     ),
