@@ -489,7 +489,7 @@ from trl.data_utils import common_prefix_length  # TRL がプロンプトの終�
 def tokens_and_labels(example):
     """SFTTrainer と同じ手順で 1 例をトークンにし、ラベルを付けます（損失を計算しない位置は -100）。"""
     prompt_ids = tokenizer(text=example["prompt"]).input_ids
-    # TRL は完了（要約）の末尾に EOS を足してから、プロンプトと続けてトークンにします
+    # TRL は completion（要約）の末尾に EOS を足してから、プロンプトと続けてトークンにします
     ids = tokenizer(text=example["prompt"] + example["completion"] + tokenizer.eos_token).input_ids
     # プロンプトだけのトークン列と先頭から一致する部分が「プロンプト」です。そこはラベルを -100 にします
     prompt_length = common_prefix_length(prompt_ids, ids)
