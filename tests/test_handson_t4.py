@@ -18,6 +18,7 @@ import contextlib
 import copy
 import io
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -232,3 +233,24 @@ def test_bf16_adapters_under_fp16_stop_before_training_and_would_crash_as_on_a_t
         old.train()
     assert str(crash.value) == cuda_error
     assert old.state.global_step == 0
+
+
+def test_with_only_torn_checkpoints_training_starts_over_and_says_so(tmp_path):
+    """The train cell's choice alone (a stand-in trainer records what it was asked to resume from)."""
+    for step, files in ((20, ["adapter_model.safetensors"]), (40, [])):
+        (tmp_path / f"checkpoint-{step}").mkdir()
+        for name in files:
+            (tmp_path / f"checkpoint-{step}" / name).write_bytes(b"")
+    (tmp_path / "checkpoint-notes").mkdir()  # not a checkpoint: ignored
+    asked = []
+    namespace = {
+        "__name__": "__main__",
+        "training_args": SimpleNamespace(output_dir=str(tmp_path)),
+        "trainer": SimpleNamespace(train=lambda resume_from_checkpoint: asked.append(resume_from_checkpoint)),
+    }
+    out = run("train", namespace, None)
+    assert asked == [None]
+    lines = out.splitlines()
+    assert lines[0].startswith(f"途中経過 {tmp_path}/checkpoint-40 は保存の途中で切れているので使いません（adapter_model")
+    assert lines[1].startswith(f"途中経過 {tmp_path}/checkpoint-20 は") and "trainer_state.json がありません" in lines[1]
+    assert lines[2] == "使える途中経過がないので、最初から学習します。" and len(lines) == 3

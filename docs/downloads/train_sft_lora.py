@@ -921,6 +921,8 @@ def last_complete_checkpoint(checkpoint_dir):
             return str(folder)
         reason = f"{', '.join(missing)} がありません。消さずに残します"
         print(f"途中経過 {folder} は保存の途中で切れているので使いません（{reason}）。")
+    if folders:
+        print("使える途中経過がないので、最初から学習します。")
     return None
 
 
