@@ -244,6 +244,7 @@ def test_cleaning_rules_on_made_up_rows(data_cell):
         {**base, "index": "summary", "output": "0123456789"},  # ratio 20/60: a real shortening
         {**base, "index": "edge", "output": base["input"][:41]},  # ratio 82/91 = 0.901: just a near-copy
         {**base, "index": "below", "output": base["input"][:40]},  # ratio 80/90 = 0.889: kept
+        {**base, "index": "at", "input": base["input"] + "01234", "output": base["input"][:45]},  # 90/100 = 0.9
     ]
     kept, dropped = data_cell["select_summaries"](rows)
     assert [row["index"] for row in kept] == ["summary", "below"]
@@ -251,8 +252,36 @@ def test_cleaning_rules_on_made_up_rows(data_cell):
     assert dict(dropped) == {
         "入力か出力が空": 1,
         "出力が入力と同じ（丸写し）": 1,
-        f"出力が入力とほぼ同じ（一致率 {ratio} 以上）": 2,
+        f"出力が入力とほぼ同じ（一致率 {ratio} 以上）": 3,  # "0.9 以上": exactly 0.9 is dropped too
     }
+
+
+def test_length_filter_counts_the_eos_and_filters_both_splits(hub, capsys):
+    """Rows of MAX_LENGTH - 1, MAX_LENGTH and MAX_LENGTH + 1 tokens before the EOS, in both splits."""
+    from datasets import Dataset, DatasetDict
+    from transformers import AutoTokenizer
+
+    namespace = run("prompt_format", {"__name__": "__main__", "tokenizer": AutoTokenizer.from_pretrained(standin.MODEL_ID)})
+    namespace = run("max_length", {**namespace, "splits": DatasetDict(train=Dataset.from_list([GOOD]), test=Dataset.from_list([GOOD]))})
+    limit, tokenizer = namespace["MAX_LENGTH"], namespace["tokenizer"]
+
+    def row_of(tokens: int) -> dict:
+        """A row whose prompt and completion make exactly ``tokens`` tokens (the EOS not counted)."""
+        body = "あ" * tokens
+        while True:
+            example = namespace["to_prompt_completion"]({**GOOD, "input": body})
+            n = len(tokenizer(example["prompt"] + example["completion"]).input_ids)
+            if n == tokens:
+                return {**GOOD, "input": body, "index": str(tokens)}
+            body = body[: len(body) - (n - tokens)] if n > tokens else body + "あ" * (tokens - n)
+
+    rows = [row_of(limit - 1), row_of(limit), row_of(limit + 1)]
+    splits = DatasetDict(train=Dataset.from_list(rows), test=Dataset.from_list(rows))
+    capsys.readouterr()
+    namespace = run("max_length", {**namespace, "splits": splits})
+    # with its EOS, the MAX_LENGTH-token row would be cut: the summary's end would be lost
+    assert namespace["splits"]["train"]["index"] == namespace["splits"]["test"]["index"] == [str(limit - 1)]
+    assert namespace["too_long"] == {"train": 2, "test": 2}
 
 
 def test_prompt_format_drops_the_whitespace_a_learners_rows_may_carry():
