@@ -70,7 +70,7 @@ def test_after_a_resume_eta_and_speed_count_only_this_runs_steps_and_tokens(logg
     import time
 
     namespace, _, _ = logged_run
-    clock = iter([1000.0, 1060.0])
+    clock = iter([1000.0, 1060.0, 1120.0])
     monkeypatch.setattr(time, "perf_counter", lambda: next(clock))
     callback = namespace["SpeedAndMemoryCallback"]()
     state = SimpleNamespace(global_step=100, max_steps=200, log_history=[{}])
@@ -82,6 +82,10 @@ def test_after_a_resume_eta_and_speed_count_only_this_runs_steps_and_tokens(logg
         callback.on_log(None, state, None, logs={"loss": 1.0, "num_tokens": 6000})
     assert "ステップ 101/200: 100 トークン/秒" in out.getvalue() and "残り約 99 分" in out.getvalue()
     assert state.log_history[-1]["tokens_per_second"] == 100.0
+    state.global_step, state.log_history = 102, [{}]
+    with contextlib.redirect_stdout(out):  # the next minute: 6,000 more tokens (TRL's count is cumulative)
+        callback.on_log(None, state, None, logs={"loss": 1.0, "num_tokens": 12000})
+    assert state.log_history[-1]["tokens_per_second"] == 100.0 and "残り約 98 分" in out.getvalue()
 
 
 def test_under_fp16_the_grad_scale_is_shown_and_logged(logged_run, monkeypatch):

@@ -254,3 +254,19 @@ def test_with_only_torn_checkpoints_training_starts_over_and_says_so(tmp_path):
     assert lines[0].startswith(f"途中経過 {tmp_path}/checkpoint-40 は保存の途中で切れているので使いません（adapter_model")
     assert lines[1].startswith(f"途中経過 {tmp_path}/checkpoint-20 は") and "trainer_state.json がありません" in lines[1]
     assert lines[2] == "使える途中経過がないので、最初から学習します。" and len(lines) == 3
+
+
+def test_the_newest_checkpoint_is_chosen_by_its_number_not_its_name(tmp_path):
+    for step in (20, 100):  # as text, "checkpoint-20" sorts after "checkpoint-100"
+        folder = tmp_path / f"checkpoint-{step}"
+        folder.mkdir()
+        for name in ("adapter_model.safetensors", "optimizer.pt", "scheduler.pt", "trainer_state.json"):
+            (folder / name).write_bytes(b"")
+    asked = []
+    namespace = {
+        "__name__": "__main__",
+        "training_args": SimpleNamespace(output_dir=str(tmp_path)),
+        "trainer": SimpleNamespace(train=lambda resume_from_checkpoint: asked.append(resume_from_checkpoint)),
+    }
+    assert run("train", namespace, None) == f"途中経過 {tmp_path}/checkpoint-100 から再開します。\n"
+    assert asked == [str(tmp_path / "checkpoint-100")]
