@@ -2,6 +2,8 @@
 
 - the page versions.md (the tested versions, the tested pages, the tools), which exists only in
   the build;
+- the page's text without the spaces that line breaks inside Japanese sentences would leave
+  (tools/japanese_text.py);
 - the includes in rendered.RENDERERS (install commands, the script's option table, the tested
   versions note): a page's ``--8<-- "install-command.md"`` line is replaced by the rendered text,
   indented like the line, before pymdownx.snippets reads the page.
@@ -13,6 +15,7 @@ modules import by name.
 from __future__ import annotations
 
 import rendered
+from japanese_text import join_japanese_lines
 from mkdocs.structure.files import File
 from project import INCLUDE
 
@@ -36,3 +39,7 @@ def render_includes(markdown: str) -> str:
 
 def on_page_markdown(markdown, page, config, files):
     return render_includes(markdown)
+
+
+def on_page_content(content, page, config, files):
+    return join_japanese_lines(content)
