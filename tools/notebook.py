@@ -143,7 +143,8 @@ class NotebookBuilder:
 
     def include(self, path: str) -> None:
         if path == rendered.INSTALL_COMMAND:
-            self.code("install", "%pip install " + " ".join(project.pip_requirements(NOT_IN_NOTEBOOK_INSTALL)) + "\n")
+            # one package a line, as on the page (IPython joins the lines a backslash continues)
+            self.code("install", "%" + rendered.pip_install(project.pip_requirements(NOT_IN_NOTEBOOK_INSTALL)) + "\n")
         elif path == rendered.TESTED_VERSIONS:
             self.markdown += [
                 f"> **動作確認バージョン**: {rendered.short_versions()}。"

@@ -244,6 +244,13 @@ def page_copies() -> dict[str, list[str]]:
 
 
 @pytest.fixture(scope="session")
+def page_layouts() -> dict[str, dict]:
+    """Site path -> what a reader sees at 1280 and 390 px (tests/browser/readability.py), from the per-page
+    load of test_browser_pages.py."""
+    return {}
+
+
+@pytest.fixture(scope="session")
 def browser():
     missing = _browser_missing()
     if missing is not None:  # CI always installs the browser (.ci/run): there a missing one is a failure

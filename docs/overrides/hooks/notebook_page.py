@@ -5,7 +5,8 @@
   It is made here from the headings of the rendered page.
 - Notes: the hands-on's admonitions are quotes in the notebook (Jupyter and Colab have no admonitions),
   "> **title**" then the text. On the page they become Material admonitions again, of the kind the
-  same title has on the site's pages (note where no page has that title).
+  same title has on the site's pages (note where no page has that title), folded (a collapsible
+  block) where the site's page folds them, and before the first step (meta notes out of the way).
 
 The labelled Colab and download buttons are in docs/overrides/main.html; prompts are left out by
 mkdocs.yml (mkdocs-jupyter's no_prompt). Checked by tests/browser/test_browser_notebook.py.
@@ -25,17 +26,23 @@ QUOTE = re.compile(
     r"<blockquote>\s*<p><strong>(?P<title>[^<]+)</strong>(?:</p>|[:：]\s*(?P<rest>))(?P<body>.*?)</blockquote>",
     re.DOTALL,
 )
-ADMONITION = re.compile(r'^\s*(?:!!!|\?\?\?\+?)\s+(?P<kind>[\w-]+)(?:\s+[\w-]+)*\s+"(?P<title>[^"]*)"', re.MULTILINE)
+ADMONITION = re.compile(
+    r'^\s*(?P<marker>!!!|\?\?\?\+?)\s+(?P<kind>[\w-]+)(?:\s+[\w-]+)*\s+"(?P<title>[^"]*)"', re.MULTILINE
+)
 
 _kinds: dict[str, str] = {}
+_folded: set[str] = set()
 
 
 def on_config(config):
     """Admonition titles of the site's pages -> their kind (note, info, tip, ...)."""
     _kinds.clear()
+    _folded.clear()
     for page in sorted(Path(config["docs_dir"]).glob("**/*.md")):
         for match in ADMONITION.finditer(page.read_text(encoding="utf-8")):
             _kinds.setdefault(match["title"], match["kind"])
+            if match["marker"] == "???":
+                _folded.add(match["title"])
     return config
 
 
@@ -53,16 +60,19 @@ def toc_tokens(content: str) -> list[dict]:
     return root
 
 
-def admonition(match: re.Match) -> str:
+def admonition(match: re.Match, before_first_step: bool) -> str:
     title = html.unescape(match["title"])
     kind = _kinds.get(title, "note")
     body = match["body"] if match["rest"] is None else f"<p>{match['body']}"
+    if title in _folded or before_first_step:
+        return f'<details class="{kind} page-meta"><summary>{match["title"]}</summary>{body}</details>'
     return f'<div class="admonition {kind}"><p class="admonition-title">{match["title"]}</p>{body}</div>'
 
 
 def on_page_content(content, page, config, files):
     if not page.file.src_uri.endswith(".ipynb"):
         return content
-    content = QUOTE.sub(admonition, content)
+    first_step = content.find("<h2")
+    content = QUOTE.sub(lambda m: admonition(m, first_step < 0 or m.start() < first_step), content)
     page.toc = get_toc(toc_tokens(content))
     return content

@@ -133,7 +133,7 @@ def on_page_content(content, page, config, files):
         wide = min_width(svg)
         # Left to right where the column holds it with MIN_TEXT_PX labels, top to bottom elsewhere
         query = (
-            f'<style>@container diagram (min-width: {wide}px) {{'
+            f"<style>@container diagram (min-width: {wide}px) {{"
             f'.md-typeset .diagram-pair > [data-diagram="{key}"] {{ display: block }} '
             f'.md-typeset .diagram-pair > [data-diagram="{twin_key}"] {{ display: none }} }}</style>'
         )
