@@ -281,6 +281,9 @@ def machine() -> str:
 # --- writing -------------------------------------------------------------------------------------
 
 GENERATED = "python tools/dataset_report.py が生成したファイルです。直接編集しないでください。"
+# The first line of each include, then a blank line: the include stays valid Markdown wherever the page
+# puts it (inside an admonition or a tab too, where a comment glued to a table turned it into raw text).
+HEADER = f"<!-- {GENERATED} -->\n"
 
 
 def n(value) -> str:
@@ -317,7 +320,7 @@ def step_outputs(report: dict) -> dict[str, str]:
 def rows_table(report: dict) -> str:
     rows, choice = report["rows"], next(c for c in report["choices"] if c["max_length"] == report["max_length"])
     lines = [
-        f"<!-- {GENERATED} -->",
+        HEADER,
         "| 段階 | 行数 |",
         "| --- | ---: |",
         f"| データセット全体 | {n(rows['all'])} |",
@@ -354,7 +357,7 @@ def steps_include(report: dict) -> str:
             f"（評価は {s['eval_steps']} 回ごとに {steps // s['eval_steps']} 回）"
         )
     return (
-        f"<!-- {GENERATED} -->\n"
+        f"{HEADER}\n"
         f"実際のデータセットでは、学習用の {n(choice['train'])} 行を 1 エポック学習します。"
         f"更新の回数は、{'、'.join(parts)}です。\n"
     )
@@ -363,7 +366,7 @@ def steps_include(report: dict) -> str:
 def near_copy_include(report: dict) -> str:
     near = report["near_copy"]
     lines = [
-        f"<!-- {GENERATED} -->",
+        HEADER,
         "| 一致率のしきい値 | 「ほぼ丸写し」になる行 |",
         "| ---: | ---: |",
     ]
@@ -384,7 +387,7 @@ def near_copy_include(report: dict) -> str:
 def lengths_include(report: dict) -> str:
     tokens = report["tokens"]
     lines = [
-        f"<!-- {GENERATED} -->",
+        HEADER,
         f"| 使える {n(tokens['examples'])} 行のトークン数（プロンプト + 要約 + EOS） | 値 |",
         "| --- | ---: |",
         f"| 最小 | {n(tokens['min'])} |",
@@ -401,7 +404,7 @@ def tradeoff_include(report: dict) -> str:
     GPUS = estimator.GPUS
 
     lines = [
-        f"<!-- {GENERATED} -->",
+        HEADER,
         (
             "| MAX_LENGTH | 残る行 | 残るトークン | 学習用の例 | "
             "bf16 LoRA のピークメモリ | QLoRA のピークメモリ | 1 エポック（L4・bf16 LoRA） | 1 エポック（T4・QLoRA） |"
@@ -436,7 +439,7 @@ def tradeoff_include(report: dict) -> str:
 def time_include(report: dict) -> str:
     choice = next(c for c in report["choices"] if c["max_length"] == report["max_length"])
     lines = [
-        f"<!-- {GENERATED} -->",
+        HEADER,
         "| GPU（使うタブ） | 更新回数 | 学習 1 エポック | 途中の評価 | 学習前後の生成（下限） | ROUGE の生成（下限） |",
         "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
@@ -479,7 +482,7 @@ def padding_include(report: dict) -> str:
         (f"すべての例を MAX_LENGTH（{n(report['max_length'])}）まで埋める", pad["pad_to_max_length"]),
     ]
     lines = [
-        f"<!-- {GENERATED} -->",
+        HEADER,
         f"| 1 エポックでモデルに通すトークン（詰め物を含む、バッチ {batch} 例） | トークン数 | 実トークンとの比 |",
         "| --- | ---: | ---: |",
         *(f"| {label} | {n(tokens)} | {tokens / pad['real_tokens']:.2f} 倍 |" for label, tokens in rows),
@@ -535,7 +538,7 @@ def write(report: dict, out: Path) -> list[Path]:
             {k: v for k, v in report.items() if k not in ("printed", "lengths")}, ensure_ascii=False, indent=1
         )
         + "\n",
-        "dataset-provenance.md": f"<!-- {GENERATED} -->\n{provenance(report)}\n",
+        "dataset-provenance.md": f"{HEADER}\n{provenance(report)}\n",
         "dataset-rows.md": rows_table(report),
         "dataset-near-copies.md": near_copy_include(report),
         "handson-steps.md": steps_include(report),

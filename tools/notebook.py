@@ -1,7 +1,8 @@
 """docs/notebooks/handson.ipynb: the hands-on page converted block by block (one GPU tab).
 
 Code cells are the snippet files byte for byte; prose keeps the page's headings (with their ids,
-as HTML: mkdocs-jupyter gives Japanese Markdown headings id=""), admonitions become quotes, links
+as HTML: mkdocs-jupyter gives Japanese Markdown headings id=""), admonitions become quotes, lines
+that break inside a Japanese sentence are joined (tools/japanese_text.py), links
 to the site become absolute where the site's address is known and page names where it is not.
 """
 
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 
 import project
 import rendered
+from japanese_text import join_markdown_lines
 from project import (
     DATA,
     HANDSON_PAGE,
@@ -26,13 +28,15 @@ from project import (
 )
 
 HEADING = re.compile(r"^(?P<hashes>#{1,6})\s+(?P<text>.*?)(?:\s*\{#(?P<id>[\w-]+)\})?\s*$")
-ADMONITION = re.compile(r'^(?:!!!|\?\?\?\+?)\s+(?P<kind>[\w-]+)(?:\s+"(?P<title>[^"]*)")?\s*$')
+# !!! note "title", ??? info page-meta "title" (collapsible, with an extra CSS class)
+ADMONITION = re.compile(r'^(?:!!!|\?\?\?\+?)\s+(?P<kind>[\w-]+)(?:\s+[\w-]+)*(?:\s+"(?P<title>[^"]*)")?\s*$')
 TAB = re.compile(r'^===\+?\s+"(?P<label>[^"]+)"\s*$')
 FENCE = re.compile(r"^(?P<indent>\s*)(?P<fence>```+|~~~+)")
 # A relative link (not an image) with the spaces around it: [text](concepts/lora.md#anchor)
 SITE_LINK = re.compile(
     r"(?P<before> ?)(?<!!)\[(?P<text>[^\]\n]+)\]\((?!https?://|#|mailto:)(?P<path>[^)#\s]+?)(?P<anchor>#[\w-]+)?\)(?P<after> ?)"
 )
+LOSS_MASK_SAMPLE = "loss-mask-sample.md"  # docs/includes, written by tools/loss_mask_sample.py
 ADMONITION_TITLES = {"note": "メモ", "info": "情報", "tip": "ヒント", "warning": "注意", "danger": "危険"}
 
 
@@ -121,6 +125,7 @@ class NotebookBuilder:
 
     def flush(self) -> None:
         text = re.sub(r"\n{3,}", "\n\n", "\n".join(self.markdown)).strip("\n")
+        text = join_markdown_lines(text)  # Jupyter and Colab would show a space at each line break
         if text.strip():
             self.cells.append(NbCell("markdown", self.new_id(f"md-{self.section}"), text))
         self.markdown = []
@@ -138,7 +143,8 @@ class NotebookBuilder:
 
     def include(self, path: str) -> None:
         if path == rendered.INSTALL_COMMAND:
-            self.code("install", "%pip install " + " ".join(project.pip_requirements(NOT_IN_NOTEBOOK_INSTALL)) + "\n")
+            # one package a line, as on the page (IPython joins the lines a backslash continues)
+            self.code("install", "%" + rendered.pip_install(project.pip_requirements(NOT_IN_NOTEBOOK_INSTALL)) + "\n")
         elif path == rendered.TESTED_VERSIONS:
             self.markdown += [
                 f"> **動作確認バージョン**: {rendered.short_versions()}。"
@@ -147,6 +153,8 @@ class NotebookBuilder:
                 ),
                 "",
             ]
+        elif path == LOSS_MASK_SAMPLE:
+            pass  # a recorded display of the cell above: in the notebook the cell shows the real one
         else:
             raise SystemExit(f'docs/handson.md の「--8<-- "{path}"」をノートブックに変換する方法がありません')
 
@@ -175,7 +183,7 @@ class NotebookBuilder:
             if not colab:
                 self.markdown += [
                     f"> **Colab で開くには**: このノートブック（`{project.NOTEBOOK.name}`）をダウンロードし"
-                    f"（サイトではこのページの右上のボタン）、{rendered.COLAB_UPLOAD}で選びます。",
+                    f"（サイトでは、このページの最初にある「ノートブック（.ipynb）をダウンロード」のボタン）、{rendered.COLAB_UPLOAD}で選びます。",
                     "",
                 ]
             return
@@ -217,8 +225,12 @@ class NotebookBuilder:
             elif m := ADMONITION.match(line):
                 body, i = indented_block(lines, i + 1)
                 title = m["title"] or ADMONITION_TITLES.get(m["kind"], m["kind"])
-                quoted = [f"> **{title}**", ">"] + [f"> {site_links(b)}".rstrip() for b in body]
-                self.markdown += quoted + [""]
+                if any(b.lstrip().startswith("|") for b in body):
+                    # nbconvert (the site's notebook page) shows a table inside a quote as raw text
+                    self.markdown += [f"**{title}**", ""] + [site_links(b) for b in body] + [""]
+                else:
+                    quoted = [f"> **{title}**", ">"] + [f"> {site_links(b)}".rstrip() for b in body]
+                    self.markdown += quoted + [""]
             elif m := HEADING.match(line):
                 self.heading(len(m["hashes"]), m["text"], m["id"])
                 i += 1

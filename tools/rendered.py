@@ -23,13 +23,18 @@ SCRIPT_OPTIONS = "script-options.md"
 GGUF_INSTALL_COMMAND = "gguf-install-command.md"
 
 
+def pip_install(requirements: list[str]) -> str:
+    """``pip install`` with one package a line: every name readable on a phone, none under the copy button."""
+    return " \\\n".join(["pip install", *(f"  {requirement}" for requirement in requirements)])
+
+
 def install_command() -> str:
-    return "```bash\npip install " + " ".join(project.pip_requirements(NOT_IN_NOTEBOOK_INSTALL)) + "\n```\n"
+    return "```bash\n" + pip_install(project.pip_requirements(NOT_IN_NOTEBOOK_INSTALL)) + "\n```\n"
 
 
 def gguf_install_command() -> str:
-    """The GGUF page's install line: pyproject's gguf extra (llama-cpp-python and what its converter needs)."""
-    return "```bash\npip install " + " ".join(f'"{n}=={v}"' for n, v in project.pins("gguf").items()) + "\n```\n"
+    """The GGUF page's install command: pyproject's gguf extra (llama-cpp-python and what its converter needs)."""
+    return "```bash\n" + pip_install([f'"{n}=={v}"' for n, v in project.pins("gguf").items()]) + "\n```\n"
 
 
 def script_install_command() -> str:
@@ -40,7 +45,7 @@ def script_install_command() -> str:
         "```\n\n"
         "uv を使わないときは、同じバージョンを pip で入れてから実行します。\n\n"
         "```bash\n"
-        f"pip install {' '.join(project.pip_requirements())}\n"
+        f"{pip_install(project.pip_requirements())}\n"
         f"python {script}\n"
         "```\n"
     )
@@ -84,13 +89,14 @@ def tested_versions_include() -> str:
             "でも実行できます。ノートブックを Colab で使うときは、ノートブック版のページからダウンロードし、"
             f"{COLAB_UPLOAD}で開きます。"
         )
+    # The links to the other forms stay in view; the version list (a note for the curious) is folded away.
     return (
-        '!!! note "動作確認バージョン"\n'
+        f"{forms}\n"
+        "\n"
+        '??? note page-meta "動作確認バージョン"\n'
         f"    このページのコードは {short_versions()} でテストしています。"
         "Colab では torch を入れ直さず、最初から入っているものを使います。"
         "詳しくは [動作確認バージョン](versions.md) を見てください。\n"
-        "\n"
-        f"    {forms}\n"
     )
 
 

@@ -36,6 +36,7 @@ from urllib.parse import urlsplit
 import pytest
 from learner_files import DEPLOYED  # tests/learner_files.py: what the deployment sets
 from page_weight import search_worker_left_out
+from readability import DESKTOP
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -244,6 +245,13 @@ def page_copies() -> dict[str, list[str]]:
 
 
 @pytest.fixture(scope="session")
+def page_layouts() -> dict[str, dict]:
+    """Site path -> what a reader sees at 1280 and 390 px (tests/browser/readability.py), from the per-page
+    load of test_browser_pages.py."""
+    return {}
+
+
+@pytest.fixture(scope="session")
 def browser():
     missing = _browser_missing()
     if missing is not None:  # CI always installs the browser (.ci/run): there a missing one is a failure
@@ -266,7 +274,7 @@ def context(browser, site_url, traffic, received):
     """One browser context for the session: clipboard allowed, every request checked and its response
     counted (``received``). Routing every request also turns the HTTP cache off (playwright), so every
     page load starts from an empty cache."""
-    context = browser.new_context(locale="ja-JP", viewport={"width": 1280, "height": 900})
+    context = browser.new_context(locale="ja-JP", viewport=DESKTOP)
     origin = "{0.scheme}://{0.netloc}".format(urlsplit(site_url))
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=origin)
     context.add_init_script(FIRST_VISIT_WITH_OPEN_SHADOW_ROOTS)
@@ -310,6 +318,9 @@ def page(shared_tab, traffic):
     """The browser tab. After the test: no console error, no uncaught error, no request off 127.0.0.1."""
     traffic.take()
     shared_tab.emulate_media(color_scheme="light")
+    if shared_tab.viewport_size != DESKTOP:  # left narrow by readability.measure: widen it on an empty page
+        shared_tab.goto("about:blank")
+        shared_tab.set_viewport_size(DESKTOP)
     yield shared_tab
     offsite, errors = traffic.take()
     assert offsite == [], f"requests left 127.0.0.1: {offsite}"

@@ -1,7 +1,8 @@
 """Every page in a real browser: it loads cleanly, its formulas and diagrams are drawn from local copies,
 and the diagrams stay readable in the light and the dark color scheme.
 
-The copy buttons are clicked in the same load (tests/browser/copy_buttons.py).
+The copy buttons are clicked in the same load (tests/browser/copy_buttons.py), and what a reader sees at
+1280 and 390 px is measured in it (tests/browser/readability.py, checked by test_readability.py).
 The ``page`` fixture fails a test on any console error, uncaught error, or request off 127.0.0.1.
 """
 
@@ -12,6 +13,7 @@ import re
 import pytest
 from copy_buttons import PAGES_WITH_SNIPPETS, copy_every_block
 from page_weight import settle
+from readability import measure
 from site_pages import DOCS, expanded, mkdocs_config, source_pages, url_path
 
 PAGES = source_pages()
@@ -99,7 +101,7 @@ def low_contrast(page) -> tuple[int, list[str]]:
 
 @pytest.mark.parametrize("source", PAGES, ids=lambda p: p.relative_to(DOCS).as_posix())
 def test_page_loads_and_draws_formulas_and_diagrams(
-    page_without_search, site_url, source, received, page_weights, page_copies
+    page_without_search, site_url, source, received, page_weights, page_copies, page_layouts
 ):
     page = page_without_search
     received.clear(page)
@@ -108,8 +110,10 @@ def test_page_loads_and_draws_formulas_and_diagrams(
     page_weights[url_path(source)] = settle(page, received)
 
     assert drawn["h1"].strip(), "page has no title"
-    assert len(drawn["diagrams"]) == expanded(source).count("```mermaid")
-    for diagram in drawn["diagrams"]:
+    # A left-to-right diagram also comes drawn top to bottom; the column's width shows one of the two
+    shown = [diagram for diagram in drawn["diagrams"] if diagram["width"] > 0]
+    assert len(shown) == expanded(source).count("```mermaid")
+    for diagram in shown:
         assert diagram["width"] > 100 and diagram["height"] > 30, diagram
         assert diagram["nodes"] > 0, diagram
         assert "Syntax error" not in diagram["text"], diagram
@@ -120,7 +124,7 @@ def test_page_loads_and_draws_formulas_and_diagrams(
         labels = EXPECTED_DIAGRAMS[name]
         assert any(all(label in d["text"] for label in labels) for d in drawn["diagrams"]), (labels, drawn["diagrams"])
 
-    if drawn["diagrams"]:
+    if shown:
         # Labels keep WCAG AA contrast (4.5) against their node in both schemes. Switching the
         # scheme the way Material's toggle does (an attribute on body) redraws nothing: the
         # diagrams take their colors from the scheme's CSS variables.
@@ -128,6 +132,9 @@ def test_page_loads_and_draws_formulas_and_diagrams(
             page.evaluate(f"document.body.setAttribute('data-md-color-scheme', '{scheme}')")
             count, low = low_contrast(page)
             assert count > 0 and low == [], f"{scheme}: labels hard to read: {low}"
+
+    # What a reader sees at 1280 and 390 px, for tests/browser/test_readability.py (before the clicks below)
+    page_layouts[url_path(source)] = measure(page)
 
     # The copy buttons, clicked in this load, for tests/browser/test_copy_buttons.py (one load a page)
     if source in PAGES_WITH_SNIPPETS:

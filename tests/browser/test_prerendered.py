@@ -20,7 +20,8 @@ RUN = "run `python tools/prerender.py` (tools/prerender.py says how to set it up
 SCRIPT = re.compile(r'<script src="[^"]*/(mermaid\.min\.js|katex\.min\.js)"')
 UNDRAWN_DIAGRAM = '<pre class="mermaid">'
 UNDRAWN_FORMULA = re.compile(r'class="arithmatex">\\[(\[]')
-DIAGRAM = re.compile(r'<div class="mermaid" data-diagram="(?P<key>[0-9a-f]{16})" data-search-exclude><template shadowrootmode="open">(?P<svg><svg .*?</svg>)</template></div>', re.DOTALL)  # fmt: skip
+# class "mermaid", or with diagram-wide / diagram-narrow: a left-to-right flowchart and its top-to-bottom twin
+DIAGRAM = re.compile(r'<div class="mermaid(?: diagram-wide| diagram-narrow)?" data-diagram="(?P<key>[0-9a-f]{16})" data-search-exclude><template shadowrootmode="open">(?P<svg><svg .*?</svg>)</template></div>', re.DOTALL)  # fmt: skip
 
 
 def site_pages(built_site) -> dict[str, str]:
@@ -78,4 +79,4 @@ def test_every_drawn_diagram_has_a_title_and_a_description(built_site):
             assert title and desc, f"{name}: a diagram without accTitle and accDescr in its ```mermaid source"
             assert f'aria-labelledby="{title["id"]}"' in root and f'aria-describedby="{desc["id"]}"' in root, root
             assert len(html.unescape(desc["text"])) >= 20, f"{name}: describe the diagram in a sentence: {desc['text']}"
-    assert found >= 5  # the landing page, SFT, prompt format (2), LoRA
+    assert found >= 10  # the landing page, SFT, prompt format (2), LoRA: each left to right and top to bottom

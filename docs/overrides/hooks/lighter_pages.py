@@ -2,8 +2,9 @@
 
 - search/search_index.json, which every page loads, is written as UTF-8 text: Material writes Japanese
   as \\uXXXX escapes (6 bytes a character instead of 3), 530 KB instead of 330 KB.
-- A code block embedded in several pages (the hands-on's cells on the next-day and GGUF pages) is indexed
-  once, on the first of those pages in the nav: a search for it finds the page that explains it.
+- Code blocks are left out of the index (74 KB of the hands-on's alone): a hit on a cell filled a
+  phone's screen with code, and the prose around each cell names what it does (a search for
+  SFTTrainer still finds the hands-on by its text).
 - Notebook pages are left out of the search index: a notebook page is generated from the hands-on page
   (tests/tools/build_forms.py) and holds the same text and code, so a search found everything twice;
   the hands-on page is the one that explains it.
@@ -30,7 +31,6 @@ MERMAID_LOADER = re.compile(
 NESTED_RULES = ("@media", "@supports", "@layer", "@container", "@document")
 
 _site_css: list[str] = []
-_nav_order: list[str] = []  # page URLs in the nav's order
 CODE_BLOCK = re.compile(r"<pre>.*?</pre>", re.DOTALL)
 
 
@@ -43,11 +43,6 @@ def on_config(config):
             if "prerendered" not in css.parts:
                 _site_css.append(css.read_text(encoding="utf-8", errors="replace"))
     return config
-
-
-def on_nav(nav, config, files):
-    _nav_order[:] = [page.url for page in nav.pages]
-    return nav
 
 
 def on_page_content(content, page, config, files):
@@ -77,23 +72,9 @@ def on_post_build(config):
     index = Path(config["site_dir"]) / "search" / "search_index.json"
     if index.exists():
         data = json.loads(index.read_text(encoding="utf-8"))
-        _index_each_code_block_once(data["docs"])
+        for doc in data["docs"]:
+            doc["text"] = CODE_BLOCK.sub("", doc["text"])
         index.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
-
-
-def _index_each_code_block_once(docs: list[dict]) -> None:
-    """Drop a code block from a section's text where a page earlier in the nav already has it."""
-    order = {url: number for number, url in enumerate(_nav_order)}
-    seen: set[str] = set()
-
-    def once(match):
-        if match[0] in seen:
-            return ""
-        seen.add(match[0])
-        return match[0]
-
-    for doc in sorted(docs, key=lambda doc: order.get(doc["location"].split("#")[0], len(order))):
-        doc["text"] = CODE_BLOCK.sub(once, doc["text"])
 
 
 # -- a small CSS reader: statements, selector lists, declarations (strings, comments, brackets respected)

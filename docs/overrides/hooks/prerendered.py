@@ -16,6 +16,12 @@ been drawn yet (just edited) is left to the browser, as before: the page loads m
 from docs/assets/vendor/ (see docs/overrides/partials/javascripts/content.html), still correct but
 heavy. The build says so (INFO), and tests/browser/test_prerendered.py fails until prerender.py has run.
 
+Diagrams stay legible at every width: text never below MIN_TEXT_PX (each SVG gets a minimum width:
+its drawn width x MIN_TEXT_PX / LABEL_PX; where the column is narrower the diagram scrolls sideways,
+with the scroll shadows of docs/stylesheets/extra.css). A left-to-right flowchart also comes drawn top to
+bottom (its "narrow twin", the same source with ``flowchart TB``): a container query per diagram shows the
+left-to-right drawing where the column holds it at that minimum, the top-to-bottom one elsewhere (a phone).
+
 ``PRERENDER_SOURCES=<file>``: the build writes every diagram source and formula it met to <file>
 (JSON); prerender.py reads them from there, so the sources are read by the Markdown toolchain only.
 """
@@ -40,6 +46,10 @@ FORMULA = re.compile(
     re.DOTALL,
 )
 PRERENDER_COMMAND = "python tools/prerender.py"
+LABEL_PX = 16  # the font size mermaid draws labels in (Material's mermaid CSS)
+MIN_TEXT_PX = 12  # the smallest label a reader gets, at any width (body text is 16 px)
+LEFT_TO_RIGHT = re.compile(r"\A(?P<head>(?:\s*%%.*\n)*\s*flowchart\s+)(?:LR|RL)\b")  # after %%{init}%% lines
+VIEWBOX_WIDTH = re.compile(r'<svg[^>]*?viewBox="[-\d.]+ [-\d.]+ (?P<width>[\d.]+) [\d.]+"')
 
 _state: dict = {}
 
@@ -52,6 +62,29 @@ def diagram_source(text: str) -> str:
 
 def diagram_key(source: str) -> str:
     return hashlib.sha256(diagram_source(source).encode("utf-8")).hexdigest()[:16]
+
+
+def narrow_twin(source: str) -> str | None:
+    """The same flowchart drawn top to bottom, for a left-to-right one (None for any other diagram)."""
+    if not LEFT_TO_RIGHT.match(source):
+        return None
+    return LEFT_TO_RIGHT.sub(lambda m: m["head"] + "TB", source, count=1)
+
+
+def min_width(svg: str) -> int:
+    """The width (px) at which the SVG's labels are MIN_TEXT_PX high."""
+    match = VIEWBOX_WIDTH.search(svg)
+    return round(float(match["width"]) * MIN_TEXT_PX / LABEL_PX) if match else 0
+
+
+def diagram_html(key: str, svg: str, extra_class: str = "") -> str:
+    svg = svg[svg.index("<svg") :].strip()  # without the header comment
+    svg = svg.replace('style="', f'style="min-width: {min_width(svg)}px; ', 1)
+    # data-search-exclude: the labels are not page text for Material's search (the prose around says it)
+    return (
+        f'<div class="mermaid{extra_class}" data-diagram="{key}" data-search-exclude>'
+        f'<template shadowrootmode="open">{svg}</template></div>'
+    )
 
 
 def notebook_has_math(page) -> bool:
@@ -82,16 +115,31 @@ def on_page_content(content, page, config, files):
         source = diagram_source(html.unescape(match["source"]))
         key = diagram_key(source)
         _state["seen"]["diagrams"][key] = source
+        twin = narrow_twin(source)
+        if twin is not None:
+            twin_key = diagram_key(twin)
+            _state["seen"]["diagrams"][twin_key] = twin
         svg_file = _state["diagrams"] / f"{key}.svg"
         if not svg_file.exists():
             missing["diagrams"] += 1
             return match[0]  # drawn by mermaid.js in the browser (partials/javascripts/content.html)
         svg = svg_file.read_text(encoding="utf-8")
-        svg = svg[svg.index("<svg") :].strip()  # without the header comment
-        # data-search-exclude: the labels are not page text for Material's search (the prose around says it)
+        if twin is None:
+            return diagram_html(key, svg)
+        twin_file = _state["diagrams"] / f"{twin_key}.svg"
+        if not twin_file.exists():
+            missing["diagrams"] += 1
+            return diagram_html(key, svg)  # left to right only, until the twin is drawn
+        wide = min_width(svg)
+        # Left to right where the column holds it with MIN_TEXT_PX labels, top to bottom elsewhere
+        query = (
+            f"<style>@container diagram (min-width: {wide}px) {{"
+            f'.md-typeset .diagram-pair > [data-diagram="{key}"] {{ display: block }} '
+            f'.md-typeset .diagram-pair > [data-diagram="{twin_key}"] {{ display: none }} }}</style>'
+        )
         return (
-            f'<div class="mermaid" data-diagram="{key}" data-search-exclude>'
-            f'<template shadowrootmode="open">{svg}</template></div>'
+            f'<div class="diagram-pair">{query}{diagram_html(key, svg, " diagram-wide")}'
+            f"{diagram_html(twin_key, twin_file.read_text(encoding='utf-8'), ' diagram-narrow')}</div>"
         )
 
     def formula(match):
