@@ -204,3 +204,13 @@ def test_the_device_call_installs_the_wheels_then_runs_the_check():
     assert 'tools/gpu_check.py --output "$OUT"' in check and "set -o pipefail" in check
     ignored = subprocess.run(["git", "check-ignore", "-q", ".whl/x.whl"], cwd=project.ROOT)
     assert ignored.returncode == 0, ".whl/ must stay out of git (.gitignore)"
+
+
+def test_the_t4_tab_runs_first_and_a_rerun_can_pick_parts():
+    emulated = {"lora_bf16": False, "qlora_t4": True}
+    names = gpu_check.part_names(["lora_bf16", "qlora_t4"], emulated)
+    assert names == ["page:qlora_t4", "7b:qlora_t4", "page:lora_bf16", "7b:lora_bf16"]
+    (chosen,) = gpu_check.selected_parts(["lora_bf16", "qlora_t4"], emulated, "7b:lora_bf16")
+    assert chosen[0] == "7b:lora_bf16" and chosen[2] == ["7b", "lora_bf16"]
+    with pytest.raises(SystemExit, match="使える名前: page:qlora_t4"):
+        gpu_check.selected_parts(["lora_bf16", "qlora_t4"], emulated, "7b:t4")

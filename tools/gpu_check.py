@@ -46,9 +46,13 @@ from gpu_measure import measure, measurement_data
 from gpu_page import NEXT_DAY_PAGE, NOT_EMULATED, T4_MEMORY_BYTES, gb, method_of, page_run, resume_run
 
 OUTPUT_NAME = "gpu-check"  # gpu-check.json and gpu-check.md
-BUDGET_S = 420  # the parts stop being started after this; the device call adds installing and starting up
+BUDGET_S = 360  # a part starts only if it is expected to end by then; the device call adds installing and starting up
+EXPECTED_S = {"page": 60, "7b": 100}  # a part's time on an H100, guessed before any GPU run (checked by the first one)
 # Dense 16-bit tensor throughput (TFLOPS) from NVIDIA's data sheets (which print twice these, "with sparsity").
 PEAK_TFLOPS = (("H200", 989), ("H100 PCIe", 756), ("H100", 989), ("A100", 312), ("L4", 121), ("T4", 65))
+# Not carried (the device's own), recorded: transformers 5.24 needs huggingface_hub >= 1.31 and tokenizers >= 0.23.1,
+# datasets 5.2 pyarrow >= 24.
+ON_THE_DEVICE = ("torch", "huggingface_hub", "tokenizers", "safetensors", "pyarrow", "psutil", "matplotlib")
 ANCHORS = ("load_model", "training_args", "trainer", "train", "save_adapter", "push_to_hub", "merge")
 
 
@@ -94,7 +98,7 @@ def check_packages() -> dict[str, str | None]:
 
     pins = project.pins()
     found, problems = {}, []
-    for name in (*gpu_wheels.PINNED, *gpu_wheels.DEPENDENCIES, "huggingface_hub", "torch", "psutil"):
+    for name in (*gpu_wheels.PINNED, *gpu_wheels.DEPENDENCIES, *ON_THE_DEVICE):
         try:
             found[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
@@ -203,6 +207,7 @@ def estimates(arch, tab: dict, method: str, phases: dict[str, int]) -> dict:
         result[phase] = {
             "seq_len": seq_len,
             "peak_bytes": estimate.peak,
+            "weights_bytes": estimate.weights,
             "flops_per_update": estimate.flops * tab["accumulation"],
             "utilization_assumed": estimator.UTILIZATION,
         }
@@ -347,6 +352,12 @@ def markdown(data: dict) -> str:
                 f" | {_error(planned['peak_bytes'], measured.get('peak_bytes'))}"
                 f" | {_seconds(seconds)} | {_seconds(assumed)} | {utilization} |"
             )
+        weights = next(iter(data["plan"]["estimates"][variant].values()))["weights_bytes"]
+        allocated = result.get("loaded", {}).get("allocated_bytes")
+        lines.append(
+            f"| {label}、重みを読み込んだ直後 | — | {gb(allocated)} | {gb(weights)} | {_error(weights, allocated)}"
+            " | — | — | — |"
+        )
         evaluation = result.get("evaluation", {})
         lines.append(
             f"| {label}、評価 | {evaluation.get('examples', '—')} 例 × {evaluation.get('seq_len', '—')}"
@@ -378,6 +389,21 @@ def markdown(data: dict) -> str:
 # --- main --------------------------------------------------------------------------------------------------
 
 
+def part_names(variants: list[str], emulated: dict[str, bool]) -> list[str]:
+    """The parts in the order they run: the T4 tab first (free Colab's learners; issue 19's crash), then the others."""
+    ordered = sorted(variants, key=lambda v: not emulated[v])
+    return [f"{kind}:{variant}" for variant in ordered for kind in ("page", "7b")]
+
+
+def selected_parts(variants, emulated, wanted: str | None):
+    names = part_names(variants, emulated)
+    chosen = names if not wanted else wanted.split(",")
+    unknown = [name for name in chosen if name not in names]
+    if unknown:
+        raise SystemExit(f"--parts に知らない名前があります: {unknown}（使える名前: {','.join(names)}）")
+    return [(name, EXPECTED_S[name.split(":")[0]], name.split(":")) for name in names if name in chosen]
+
+
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     mode = parser.add_mutually_exclusive_group()
@@ -388,7 +414,8 @@ def parse_args(argv):
     )
     parser.add_argument("--workdir", type=Path, help="ページを実行するフォルダー（既定: 一時フォルダー）")
     parser.add_argument("--hf-home", type=Path, help="代役の Hub を置くフォルダー（既定: 作業フォルダーの中）")
-    parser.add_argument("--budget", type=float, default=BUDGET_S, help="この秒数を過ぎたら、新しい部分を始めません")
+    parser.add_argument("--budget", type=float, default=BUDGET_S, help="この秒数を過ぎそうなら、新しい部分を始めません")
+    parser.add_argument("--parts", help="実行する部分（カンマ区切り。例: 7b:lora_bf16。既定: すべて）")
     return parser.parse_args(argv)
 
 
@@ -470,26 +497,22 @@ def main(argv: list[str] | None = None) -> dict:
     page_runs = record.data.setdefault("page_runs", {})
     measurements = record.data.setdefault("measurements", {})
     emulated = {v: v == project.NOTEBOOK_VARIANT for v in plan["variants"]}  # the tab a free Colab T4 runs
-    for variant in plan["variants"]:
 
-        def page(variant=variant):
-            result = page_run(variant, workdir / f"page-{variant}", cuda, emulated[variant])
-            trained, steps = result.pop("_trained"), result.pop("_global_step")
-            page_runs[variant] = result
-            if emulated[variant] and trained:
-                result["resume"] = resume_run(variant, workdir / f"resume-{variant}", cuda, True, trained, steps)
-                result["checks"] += result["resume"]["checks"]
-                result["ok"] &= result["resume"]["ok"]
+    def page(variant):
+        result = page_run(variant, workdir / f"page-{variant}", cuda, emulated[variant])
+        trained, steps = result.pop("_trained"), result.pop("_global_step")
+        page_runs[variant] = result
+        if emulated[variant] and trained:
+            result["resume"] = resume_run(variant, workdir / f"resume-{variant}", cuda, True, trained, steps)
+            result["checks"] += result["resume"]["checks"]
+            result["ok"] &= result["resume"]["ok"]
 
-        part(f"ページ（{variant}）", 30, page)
-    for variant in sorted(plan["variants"], key=lambda v: not emulated[v]):  # the T4 tab first: the learners' case
-        part(
-            f"7B（{variant}）",
-            90,
-            lambda variant=variant: measurements.__setitem__(
-                variant, measure(variant, plan, workdir / f"7b-{variant}", cuda, emulated[variant])
-            ),
-        )
+    def seven_b(variant):
+        measurements[variant] = measure(variant, plan, workdir / f"7b-{variant}", cuda, emulated[variant])
+
+    runs = {"page": page, "7b": seven_b}
+    for name, expected_s, (kind, variant) in selected_parts(plan["variants"], emulated, args.parts):
+        part(name, expected_s, lambda kind=kind, variant=variant: runs[kind](variant))
     record.data["seconds"] = time.perf_counter() - started
     record.data["ok"] = all(r["ok"] for r in [*page_runs.values(), *measurements.values()]) and not any(
         "skipped" in p for p in record.data["parts"]

@@ -117,10 +117,20 @@ def measure(variant: str, plan: dict, workdir: Path, cuda: bool, emulate: bool) 
         probe_training(ns["trainer"], facts)
         state["timer"] = update_timer(ns["trainer"], cuda)
 
+    def loaded(ns):  # stop at once if the weights did not land on the GPU: a CPU 7B would run for hours
+        devices = sorted({p.device.type for p in ns["model"].parameters()})
+        result["loaded"] = {
+            "devices": devices,
+            "device_map": getattr(ns["model"], "hf_device_map", None),
+            "allocated_bytes": torch.cuda.memory_allocated() if cuda else None,
+        }
+        if cuda and devices != ["cuda"]:
+            raise RuntimeError(f"7B の重みが GPU に載っていません（{devices}）。測っても GPU の数字になりません")
+
     run = PageRun(
         cells[: names.index("train") + 1],
         before={"trainer": real_length_data, "train": before_train},
-        after={"training_args": set_measure},
+        after={"load_model": loaded, "training_args": set_measure},
     )
     result: dict = {"t4_emulation": emulate, "overrides": MEASURE_OVERRIDES}
     started = time.perf_counter()

@@ -30,7 +30,7 @@ WHEEL_DIR = project.ROOT / ".whl"  # ignored by git (.gitignore); named in the r
 COMMIT_FILE = WHEEL_DIR / "commit.json"
 LIMIT_BYTES = 64 * 2**20  # what may travel in one call: the working tree and the carried paths together
 DEVICE_CUDA = "130"  # the device's torch is 2.11.0+cu130: bitsandbytes loads libbitsandbytes_cuda130.so
-TIMEOUT_S = 540  # the call's limit: gpu_check's own budget (420 s) plus installing the wheels and starting up
+TIMEOUT_S = 450  # the call's limit (7.5 min): gpu_check's budget (360 s), installing the wheels, starting up
 
 # Pinned in pyproject.toml's handson extra, missing or another version on the device (accelerate: small, made sure).
 PINNED = ("transformers", "trl", "peft", "datasets", "accelerate", "bitsandbytes", "neologdn", "rouge-score")
