@@ -29,6 +29,7 @@ NOT_EMULATED = [
     "bf16 の計算ができないこと（H100 は bf16 のテンソルもそのまま計算します）",
 ]
 NEXT_DAY_PAGE = project.DOCS / "next-day.md"
+LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")  # "all-linear" on Mistral
 
 
 def gb(value) -> str:
@@ -412,8 +413,18 @@ def check_generation(check: Checks, ns: dict, probe: GenerationProbe, cuda: bool
         "tests/test_handson.py::test_rouge_is_scored_before_and_after_training",
     )
 
-    # EOS ends the generation: the trained model, made to prefer EOS from the third decoding step on.
     model, tokenizer = ns["trainer"].model, ns["tokenizer"]
+    model.train()  # as the trainer leaves it: summarize must switch dropout off itself
+    with probe.uncapped():
+        ns["summarize"](model, [ns["examples"][0]], max_new_tokens=5)
+    check(
+        "要約の関数はドロップアウトを止め、max_new_tokens を守る",
+        not model.training and 0 < probe.calls[-1]["new_tokens"] <= 5,
+        "tests/test_handson.py::test_generation_respects_max_new_tokens",
+        probe.calls[-1],
+    )
+
+    # EOS ends the generation: the trained model, made to prefer EOS from the third decoding step on.
     eos = tokenizer.eos_token_id
     prompt_length = len(tokenizer(ns["build_prompt"]("要約して", "本文")).input_ids)
     steps = [0]
@@ -453,6 +464,14 @@ def check_files(check: Checks, ns: dict, hub, state: dict, workdir: Path, stdout
         and config.get("base_model_name_or_path") == standin.MODEL_ID,
         "tests/test_forms.py::test_notebook_runs_top_to_bottom",
         sorted(names),
+    )
+    lora = ns["peft_config"]
+    check(
+        "アダプターの設定はページの LoRA の設定（r、lora_alpha、7 種類の線形層）",
+        (config.get("r"), config.get("lora_alpha")) == (lora.r, lora.lora_alpha)
+        and {name.split(".")[-1] for name in config.get("target_modules", [])} == set(LORA_TARGETS),
+        "tests/test_handson.py::test_adapter_files_are_written",
+        config,
     )
     if "adapter_model.safetensors" in names:
         size = (adapter / "adapter_model.safetensors").stat().st_size / 1e6
@@ -560,7 +579,15 @@ def page_run(variant: str, workdir: Path, cuda: bool, emulate: bool) -> dict:
                 run.ran == [c.name for c in run.cells],
                 "tests/test_forms.py::test_notebook_runs_top_to_bottom",
             )
-            is_4bit = method_of(variant) == "qlora"
+            args, is_4bit = run.namespace["training_args"], method_of(variant) == "qlora"
+            check(
+                "タブの設定: 4bit のタブは fp16、ほかは bf16。勾配チェックポイントあり。GPU があれば use_cpu=False",
+                (args.fp16, args.bf16) == (is_4bit, not is_4bit)
+                and args.activation_checkpointing
+                and args.use_cpu is not cuda,
+                "tests/test_handson.py::test_variant_settings",
+                {"fp16": args.fp16, "bf16": args.bf16, "use_cpu": args.use_cpu},
+            )
             model_facts = facts["model"]
             check(
                 "モデルは GPU にあり、タブの型（4bit なら bitsandbytes の Linear4bit）",
