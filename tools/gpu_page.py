@@ -484,7 +484,7 @@ def check_files(check: Checks, ns: dict, hub, state: dict, workdir: Path, stdout
         check(
             "保存したアダプターは学習したときの型",
             saved == state.get("trainable_dtypes"),
-            "tests/test_forms.py::test_notebook_saves_a_bf16_adapter_and_says_its_size",
+            "tests/test_forms.py::test_notebook_saves_a_float32_adapter_and_says_its_size",
             saved,
         )
     kinds = [call[0] for call in hub.calls]
@@ -593,7 +593,7 @@ def page_run(variant: str, workdir: Path, cuda: bool, emulate: bool) -> dict:
                 "モデルは GPU にあり、タブの型（4bit なら bitsandbytes の Linear4bit）",
                 (model_facts["device"].startswith("cuda") or not cuda)
                 and (model_facts["load_in_4bit"] and model_facts["q_proj"] == "Linear4bit") == is_4bit,
-                "tests/test_forms.py::test_notebook_trains_bf16_adapters_on_an_unchanged_4bit_base",
+                "tests/test_forms.py::test_notebook_trains_float32_adapters_on_an_unchanged_4bit_base",
                 model_facts,
             )
             check_merge(check, run.namespace, workdir)
