@@ -164,8 +164,9 @@ def snippet_value(path: str, name: str, keyword: str | None = None):
 def test_gpu_fit_rows_use_the_hands_on_settings():
     namespace, _ = run_memory_page()
     max_length = snippet_value("handson/max_length.py", "MAX_LENGTH")
-    tabs = {"QLoRA（T4 のタブ）": ("qlora_t4", "T4 16 GB"), "LoRA（24 GB 以上のタブ）": ("lora_bf16", "L4 24 GB")}
-    for row, (variant, gpu_name) in tabs.items():
+    rows = {"QLoRA（T4 のタブ）": "qlora_t4", "LoRA（24 GB 以上のタブ）": "lora_bf16"}  # the page's rows
+    for row, variant in rows.items():
+        gpu_name = project.TABS[variant].gpu
         setup = namespace["VARIANTS"][row]
         batch = snippet_value(f"handson/{variant}/training_args.py", "training_args", "per_device_train_batch_size")
         accumulation = snippet_value(
@@ -193,7 +194,7 @@ def test_the_recorded_validation_covers_three_sizes_within_15_percent():
     errors = [float(row.rstrip(" |").rsplit("|", 1)[1].strip().rstrip("%")) for row in rows]
     assert errors and all(abs(error) <= 15 for error in errors)
     assert "python tools/bench_estimator.py" in text and "torch " in text
-    assert '--8<-- "estimator-validation.md"' in PAGE.read_text(encoding="utf-8")
+    assert '--8<-- "data/estimator-validation.md"' in PAGE.read_text(encoding="utf-8")
 
 
 def test_forward_time_and_generation_lower_bound(mistral_7b):

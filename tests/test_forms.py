@@ -1,7 +1,7 @@
 """The other forms of the hands-on: notebook, standalone script, multi-GPU run, rendered versions.
 
 The notebook and the script are written by tools/build_forms.py (committed: GitHub and Colab serve
-them); the versions page and the includes are rendered when the site is built (tools/rendered.py).
+them); the versions page and the includes are rendered when the site is built (tools/site_build/rendered.py).
 These tests check that the committed files are fresh, that they carry the page's code byte for
 byte, and that they run: the notebook in a Jupyter kernel, the script under ``accelerate launch``
 with two processes (CPU, gloo). Both runs use the stand-in Hub, like tests/test_handson.py.
@@ -23,7 +23,7 @@ import background_runs
 import build_forms
 import notebook as notebook_form
 import project
-import rendered
+from site_build import rendered
 import standin
 from learner_files import DEPLOYED, secrets_in
 from project import DOCS, HANDSON_PAGE, ROOT, cells_for
@@ -120,7 +120,7 @@ def test_site_renders_the_notebook_with_the_pages_anchors_and_no_offsite_image(l
 def test_hands_on_page_shows_the_tested_versions_in_setup():
     page = HANDSON_PAGE.read_text(encoding="utf-8")
     setup = page.split("## 0. 準備 {#setup}", 1)[1].split("\n## ", 1)[0]
-    assert '--8<-- "tested-versions.md"' in setup
+    assert f'--8<-- "{rendered.TESTED_VERSIONS}"' in setup
     include = rendered.tested_versions_include()
     assert all(f"{name} {version}" in include for name, version in project.pins().items())
 

@@ -52,7 +52,7 @@ def test_dry_run_plans_every_cell_of_both_tabs(dry):
         next_day = plan["next_day_cells"][variant]
         assert next_day == [c.name for c in project.cells_for(variant, gpu_page.NEXT_DAY_PAGE)]
         assert next_day[-1] == "load_adapter"
-    assert plan["methods"] == {"lora_bf16": "lora", "qlora_t4": "qlora"}
+    assert plan["methods"] == {variant: project.TABS[variant].method for variant in project.VARIANTS}  # read from the cells
     assert data["t4_emulation"]["tab"] == project.NOTEBOOK_VARIANT == "qlora_t4"
 
 

@@ -1,4 +1,4 @@
-"""The loss-mask view shown on the hands-on page (docs/includes/loss-mask-sample.md) is the cell's own output.
+"""The loss-mask view shown on the hands-on page (docs/data/loss-mask-sample.md) is the cell's own output.
 
 tools/loss_mask_sample.py writes it from the real data, which CI does not have; what can be checked
 here is that the sample is what the page's code (snippets/handson/loss_mask.py) renders: its two
@@ -14,7 +14,7 @@ import re
 
 from project import DOCS, SNIPPETS
 
-SAMPLE = (DOCS / "includes" / "loss-mask-sample.md").read_text(encoding="utf-8")
+SAMPLE = (DOCS / "data" / "loss-mask-sample.md").read_text(encoding="utf-8")
 OMITTED = "（プロンプトの途中は省略）"
 SPAN = re.compile(r'<span style="(?P<style>[^"]*)">(?P<text>.*?)</span>', re.DOTALL)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import project
-import rendered
+from site_build import rendered
 from project import DOCS, SNIPPETS, includes
 
 PAGES = sorted(DOCS.rglob("*.md"))
@@ -38,7 +38,7 @@ def test_install_command_on_the_page_uses_the_pinned_versions(local_site):
     shown = dict(re.findall(r'"([\w.-]+)==([\w.]+)"', command))
     expected = {name: version for name, version in project.pins().items() if name != "torch"}
     assert shown == expected  # torch stays as the runtime ships it (Colab has a CUDA build)
-    for page in ("handson", "next-day"):  # rendered into the pages when the site is built (tools/mkdocs_hooks.py)
+    for page in ("handson", "next-day"):  # rendered into the pages when the site is built (tools/site_build/rendered.py)
         html = (site / page / "index.html").read_text(encoding="utf-8")
         assert all(f"{name}=={version}" in html for name, version in expected.items()), page
 

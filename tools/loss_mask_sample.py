@@ -1,4 +1,4 @@
-"""The hands-on's loss-mask view (step 3) as the real data shows it: docs/includes/loss-mask-sample.md.
+"""The hands-on's loss-mask view (step 3) as the real data shows it: docs/data/loss-mask-sample.md.
 
     python tools/loss_mask_sample.py     # needs the real data and tokenizer (../shared/data), like dataset_report.py
 
@@ -20,10 +20,10 @@ import re
 import sys
 from pathlib import Path
 
-from project import DOCS, cell
+from project import DATA, ROOT, cell
 from real_data import DEFAULT_DATA, DEFAULT_TOKENIZER, run_cells
 
-OUT = DOCS / "includes" / "loss-mask-sample.md"
+OUT = DATA / "loss-mask-sample.md"
 COMMAND = "python tools/loss_mask_sample.py"
 GENERATED = f"{COMMAND} が生成したファイルです。直接編集しないでください。"
 OMITTED = "（プロンプトの途中は省略）"
@@ -96,7 +96,7 @@ def main() -> int:
             return 1
     namespace, _, _ = run_cells(DEFAULT_DATA, DEFAULT_TOKENIZER)
     OUT.write_text(include(*outputs(namespace)), encoding="utf-8")
-    print(f"生成しました: {Path(OUT).relative_to(DOCS.parent)}")
+    print(f"生成しました: {Path(OUT).relative_to(ROOT)}")
     return 0
 
 

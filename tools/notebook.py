@@ -2,7 +2,7 @@
 
 Code cells are the snippet files byte for byte; prose keeps the page's headings (with their ids,
 as HTML: mkdocs-jupyter gives Japanese Markdown headings id=""), admonitions become quotes, lines
-that break inside a Japanese sentence are joined (tools/japanese_text.py), links
+that break inside a Japanese sentence are joined (tools/site_build/japanese_text.py), links
 to the site become absolute where the site's address is known and page names where it is not.
 """
 
@@ -14,10 +14,9 @@ import re
 from dataclasses import dataclass
 
 import project
-import rendered
-from japanese_text import join_markdown_lines
 from project import (
-    DATA,
+    DATA_INCLUDES,
+    DOCS,
     HANDSON_PAGE,
     INCLUDE,
     NOT_IN_NOTEBOOK_INSTALL,
@@ -26,6 +25,8 @@ from project import (
     SNIPPETS,
     Cell,
 )
+from site_build import rendered
+from site_build.japanese_text import join_markdown_lines
 
 HEADING = re.compile(r"^(?P<hashes>#{1,6})\s+(?P<text>.*?)(?:\s*\{#(?P<id>[\w-]+)\})?\s*$")
 # !!! note "title", ??? info page-meta "title" (collapsible, with an extra CSS class)
@@ -36,7 +37,7 @@ FENCE = re.compile(r"^(?P<indent>\s*)(?P<fence>```+|~~~+)")
 SITE_LINK = re.compile(
     r"(?P<before> ?)(?<!!)\[(?P<text>[^\]\n]+)\]\((?!https?://|#|mailto:)(?P<path>[^)#\s]+?)(?P<anchor>#[\w-]+)?\)(?P<after> ?)"
 )
-LOSS_MASK_SAMPLE = "loss-mask-sample.md"  # docs/includes, written by tools/loss_mask_sample.py
+LOSS_MASK_SAMPLE = DATA_INCLUDES + "loss-mask-sample.md"  # written by tools/loss_mask_sample.py
 ADMONITION_TITLES = {"note": "メモ", "info": "情報", "tip": "ヒント", "warning": "注意", "danger": "危険"}
 
 
@@ -76,16 +77,17 @@ def site_links(text: str) -> str:
 
 def data_include(path: str) -> list[str]:
     """A docs/data fragment's lines without its "generated" comment."""
-    lines = (DATA / path).read_text(encoding="utf-8").splitlines()
+    lines = (DOCS / path).read_text(encoding="utf-8").splitlines()
     return [line for line in lines if not line.startswith("<!--")]
 
 
 def expand_data_includes(lines: list[str]) -> list[str]:
-    """Inline docs/data fragments (inside fences and admonitions too), keeping the include's indent."""
+    """Inline docs/data fragments (inside fences and admonitions too), keeping the include's indent; not the
+    loss-mask sample, a recorded display of a cell's output (in the notebook the cell shows the real one)."""
     result = []
     for line in lines:
         m = INCLUDE.match(line)
-        if m and (DATA / m["path"]).exists():
+        if m and m["path"].startswith(DATA_INCLUDES) and m["path"] != LOSS_MASK_SAMPLE:
             indent = line[: len(line) - len(line.lstrip())]
             result += [indent + text if text else "" for text in data_include(m["path"])]
         else:

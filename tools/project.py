@@ -5,6 +5,10 @@ pages, mkdocs.yml, the pins and the snippets through this module, never on their
 
 - Pages and their cells: a page's ``--8<-- "dir/file.py"`` lines, in page order, are its
   cells (like a notebook's); snippets under ``handson/<variant>/`` sit in the hands-on's GPU tabs.
+- Include names say where the text comes from: ``handson/x.py`` (any name without a prefix below) is a
+  snippet, ``data/x.md`` a file that tools/ wrote into docs/data/ from the real data or a measurement,
+  ``rendered/x.md`` text the site build makes (tools/site_build/rendered.py), ``includes/x.md`` and
+  ``downloads/x`` hand-written files under docs/.
 - mkdocs.yml: read as mkdocs reads it (``!ENV`` resolved, ``!relative`` made absolute).
 - pyproject.toml: the tested versions (extra ``handson``) and the other pins.
 - URLs: the repository and the site come from mkdocs.yml (``REPO_URL`` / ``SITE_URL``), or are
@@ -35,7 +39,7 @@ HANDSON_SNIPPETS = SNIPPETS / "handson"
 NOTEBOOK = DOCS / "notebooks" / "handson.ipynb"
 SCRIPT = DOCS / "downloads" / "train_sft_lora.py"
 ACCELERATE_CONFIG = DOCS / "downloads" / "accelerate_multi_gpu.yaml"
-DATA = DOCS / "data"  # fragments written by tools/dataset_report.py from the real data
+DATA = DOCS / "data"  # fragments that tools/ writes from the real data or a measurement (never by hand)
 ESTIMATOR = SNIPPETS / "concepts" / "memory-and-time" / "estimator.py"
 
 # The hands-on's GPU tabs: one folder of snippets each.
@@ -44,6 +48,8 @@ NOTEBOOK_VARIANT = "qlora_t4"  # Colab's free T4 runs it; QLoRA also runs on eve
 SCRIPT_DEFAULT_VARIANT = "lora_bf16"  # the page's first tab; GPU servers usually have 24 GB or more
 NOT_IN_NOTEBOOK_INSTALL = {"torch"}  # Colab ships a CUDA build of torch: keep it (FACTS 7)
 
+DATA_INCLUDES = f"{DATA.relative_to(DOCS).as_posix()}/"  # --8<-- "data/x.md": docs/data/x.md
+RENDERED_INCLUDES = "rendered/"  # --8<-- "rendered/x.md" is made by the build (tools/site_build/rendered.py)
 INCLUDE = re.compile(r'^[ \t]*(?:-8<-|--8<--)[ \t]+"(?P<path>[^":]+)(?::(?P<section>[\w-]+))?"[ \t]*$', re.M)
 
 
@@ -148,6 +154,32 @@ def tab_labels() -> dict[str, str]:
     if missing:
         raise SystemExit(f"docs/handson.md に {sorted(missing)} のタブが見つかりません")
     return labels
+
+
+@dataclass(frozen=True)
+class Tab:
+    """What the tools know of a GPU tab besides its snippets: how the estimator counts it, the GPU it is written
+    for, and its short name in the real-data tables (the page's own tab label is ``tab_labels()``)."""
+
+    variant: str  # its folder: snippets/handson/<variant>/
+    method: str  # the estimator's method (snippets/concepts/memory-and-time/estimator.py)
+    gpu: str  # the estimator's GPU (estimator.GPUS) that the tab's settings are written for
+    short_label: str
+
+
+TABS = {
+    tab.variant: tab
+    for tab in (
+        Tab("lora_bf16", method="lora", gpu="L4 24 GB", short_label="bf16 LoRA"),
+        Tab("qlora_t4", method="qlora", gpu="T4 16 GB", short_label="QLoRA"),
+    )
+}
+
+
+def tab_for_gpu(gpu: str) -> Tab:
+    """The tab that the page's GPU check gives a GPU of the estimator: the tab written for that GPU, else the
+    page's first tab (bf16 LoRA: the estimator's other GPUs have bf16 and 24 GB or more)."""
+    return next((tab for tab in TABS.values() if tab.gpu == gpu), TABS[SCRIPT_DEFAULT_VARIANT])
 
 
 def snippet_constant(cell_name: str, name: str):
@@ -319,8 +351,9 @@ def site_path(source: Path) -> str:
 
 def colab_url(notebook: Path = NOTEBOOK) -> str | None:
     """Colab opens the notebook of the deployed site: ``mkdocs gh-deploy`` pushes the built site, with the
-    notebook generated for that site, to the branch ``remote_branch`` (docs/overrides/main.html builds
-    the site's Colab button the same way). None where the repository is unknown."""
+    notebook generated for that site, to the branch ``remote_branch``. The notebook's badge, the tested-versions
+    note and the notebook page's Colab button (docs/overrides/main.html) all link here. None where the
+    repository is unknown."""
     repo = github_repository()
     if repo is None:
         return None

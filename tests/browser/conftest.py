@@ -53,7 +53,7 @@ LOCAL_HOST = "127.0.0.1"
 SITE_PATH = urlsplit(DEPLOYED["SITE_URL"]).path  # /sft-lora-handson-ja/
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
-# Diagrams come drawn ahead of time, in an open shadow root (docs/overrides/hooks/prerendered.py). One
+# Diagrams come drawn ahead of time, in an open shadow root (tools/site_build/prerendered.py). One
 # not drawn yet is drawn by Material in the browser, into a *closed* shadow root: opening it (before any
 # page script runs) lets the tests look at that SVG the same way; nothing else changes.
 #
@@ -96,7 +96,7 @@ def _start_build() -> tuple[subprocess.Popen, Path, Path]:
     """Build the site in the background from collection on: it overlaps with collecting the other tests."""
     root = Path(tempfile.mkdtemp(prefix="site-browser-"))  # served; the site lies at its path under it
     site = root / SITE_PATH.strip("/")
-    # The diagrams and formulas the build met (docs/overrides/hooks/prerendered.py), outside the served folder
+    # The diagrams and formulas the build met (tools/site_build/prerendered.py), outside the served folder
     sources = Path(tempfile.mkdtemp(prefix="site-sources-")) / "prerender-sources.json"
     process = subprocess.Popen(
         # Warnings are checked by tests/browser/test_deployed_site.py; they must not hide the browser checks.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import rendered
+from site_build import rendered
 from project import DOCS, INCLUDE, ROOT, SNIPPETS, mkdocs_config, nav_files, source_pages, url_path  # noqa: F401
 
 SECTION_MARKER = re.compile(r"^[ \t]*# --8<-- \[(?:start|end):[\w-]+\][ \t]*$")

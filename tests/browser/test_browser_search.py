@@ -11,7 +11,7 @@ only a page that mentions it. What puts it there is the page's own text (a synon
 「基盤モデル」（ベースモデルとも呼びます）, a heading that starts with the term), never a boost that
 would lift the page for every other term too. Material searches only the kanji of a query by the
 words of its index and dropped the last kanji (学習率 was searched as 学習*);
-docs/overrides/hooks/japanese_search.py fixes that in the built worker, and ``test_a_compound_is_searched_whole``
+tools/site_build/japanese_search.py fixes that in the built worker, and ``test_a_compound_is_searched_whole``
 keeps it fixed.
 
 ``GLOSSARY_TERMS`` are the glossary's entries (docs/glossary.md, one ### heading a term, both names of

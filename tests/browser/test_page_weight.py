@@ -2,9 +2,9 @@
 responses of one page load with an empty cache, counted in the browser (tests/browser/page_weight.py).
 
 What keeps the pages light (README, 「ページの重さ」): diagrams and formulas drawn ahead of time
-(docs/overrides/hooks/prerendered.py, no mermaid.js or KaTeX script), KaTeX's stylesheet only on pages
+(tools/site_build/prerendered.py, no mermaid.js or KaTeX script), KaTeX's stylesheet only on pages
 with math, the search index in UTF-8 and the unused part of JupyterLab's stylesheet left out
-(docs/overrides/hooks/lighter_pages.py).
+(tools/site_build/lighter_pages.py).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Diagrams and formulas are drawn ahead of time (docs/assets/prerendered/), and what is there is fresh.
 
-docs/overrides/hooks/prerendered.py puts the drawn SVG or HTML into the page in place of a ```mermaid
+tools/site_build/prerendered.py puts the drawn SVG or HTML into the page in place of a ```mermaid
 fence or a formula; what it finds no drawing for is left to mermaid.js or KaTeX in the browser (right,
 but heavy: tests/browser/test_page_weight.py). These tests read the site built for the browser tests
 and fail until ``python tools/prerender.py`` has drawn what is new. No node, no browser here:

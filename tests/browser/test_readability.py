@@ -142,7 +142,7 @@ def test_code_pages_open_with_the_first_step(layout, request):
 def test_hands_on_shows_the_loss_mask_view(layout):
     """The page said the trained tokens show in green but showed neither form of the view."""
     sample = layout["desktop"]["lossMask"]
-    assert sample is not None, "no loss-mask sample (docs/includes/loss-mask-sample.md)"
+    assert sample is not None, "no loss-mask sample (docs/data/loss-mask-sample.md)"
     assert sample["green"] > 0 and sample["grey"] > 0 and sample["terminal"], sample
 
 

@@ -1,7 +1,11 @@
-"""Text the site renders at build time (tools/mkdocs_hooks.py) from the pins, the pages and the script.
+"""What the site build makes from the pins, the pages and the script, instead of reading a file.
 
-Nothing here is committed as a file: the versions page and the includes below are made when the
-site is built, so they cannot go stale. The notebook generator uses the same functions.
+- the page versions.md (the tested versions, the tested pages, the tools), which exists only in the build;
+- the includes named ``rendered/...`` (install commands, the script's option table, the tested-versions
+  note): a page's ``--8<-- "rendered/install-command.md"`` line is replaced by the rendered text,
+  indented like the line, before pymdownx.snippets reads the page.
+
+Nothing here is committed as a file, so it cannot go stale. The notebook generator uses the same functions.
 """
 
 from __future__ import annotations
@@ -10,17 +14,17 @@ from pathlib import Path
 
 import project
 import script
-from project import DOCS, HANDSON_PAGE, NOT_IN_NOTEBOOK_INSTALL, NOTEBOOK_VARIANT, SCRIPT, VARIANTS
+from project import DOCS, HANDSON_PAGE, INCLUDE, NOT_IN_NOTEBOOK_INSTALL, NOTEBOOK_VARIANT, SCRIPT, VARIANTS
 
 # Where the URLs are unknown: how to open the downloaded notebook in Colab, in Colab's own words.
 COLAB_UPLOAD = "Colab の「ファイル」→「ノートブックをアップロード」"
 VERSIONS_PAGE = "versions.md"  # a page of the site that exists only in the build
-# Includes (``--8<-- "name"``) that the build renders instead of reading a file.
-INSTALL_COMMAND = "install-command.md"
-TESTED_VERSIONS = "tested-versions.md"
-SCRIPT_INSTALL_COMMAND = "script-install-command.md"
-SCRIPT_OPTIONS = "script-options.md"
-GGUF_INSTALL_COMMAND = "gguf-install-command.md"
+# Includes (``--8<-- "name"``) that the build renders instead of reading a file: their names say so.
+INSTALL_COMMAND = project.RENDERED_INCLUDES + "install-command.md"
+TESTED_VERSIONS = project.RENDERED_INCLUDES + "tested-versions.md"
+SCRIPT_INSTALL_COMMAND = project.RENDERED_INCLUDES + "script-install-command.md"
+SCRIPT_OPTIONS = project.RENDERED_INCLUDES + "script-options.md"
+GGUF_INSTALL_COMMAND = project.RENDERED_INCLUDES + "gguf-install-command.md"
 
 
 def pip_install(requirements: list[str]) -> str:
@@ -197,3 +201,29 @@ def page_text(page: Path) -> str:
     if page == DOCS / VERSIONS_PAGE:
         return versions_page()
     return page.read_text(encoding="utf-8")
+
+
+def render_includes(markdown: str) -> str:
+    def replace(match):
+        name = match["path"]
+        if name not in RENDERERS:
+            return match[0]
+        indent = match[0][: len(match[0]) - len(match[0].lstrip())]
+        text = RENDERERS[name]()
+        return "\n".join(indent + line if line else "" for line in text.rstrip("\n").splitlines())
+
+    return INCLUDE.sub(replace, markdown)
+
+
+# --- the build's events (tools/site_build/hooks.py) ------------------------------------------------------
+
+
+def on_files(files, config):
+    from mkdocs.structure.files import File  # only the build needs mkdocs (the notebook generator uses this module)
+
+    files.append(File.generated(config, VERSIONS_PAGE, content=versions_page()))
+    return files
+
+
+def on_page_markdown(markdown, page, config, files):
+    return render_includes(markdown)

@@ -1,4 +1,4 @@
-"""mkdocs hook: the notebook page (mkdocs-jupyter) reads like the hands-on page it is made from.
+"""The notebook page (mkdocs-jupyter) reads like the hands-on page it is made from.
 
 - Table of contents: mkdocs-jupyter builds it from Markdown headings, and the notebook's headings are
   HTML (they keep the hands-on's ids, tools/notebook.py), so the 27,000 px page had an empty one.
@@ -7,6 +7,8 @@
   "> **title**" then the text. On the page they become Material admonitions again, of the kind the
   same title has on the site's pages (note where no page has that title), folded (a collapsible
   block) where the site's page folds them, and before the first step (meta notes out of the way).
+- Colab: the page's ``colab_url`` (page.meta) is the notebook's address for Colab from tools/project.py, or
+  None where the repository is unknown; docs/overrides/main.html shows it as the labelled Colab button.
 
 The labelled Colab and download buttons are in docs/overrides/main.html; prompts are left out by
 mkdocs.yml (mkdocs-jupyter's no_prompt). Checked by tests/browser/test_browser_notebook.py.
@@ -19,6 +21,7 @@ import re
 from pathlib import Path
 
 from mkdocs.structure.toc import get_toc
+from project import DOCS, colab_url
 
 HEADING = re.compile(r'<h(?P<level>[1-6]) id="(?P<id>[^"]+)"[^>]*>(?P<name>.*?)</h(?P=level)>', re.DOTALL)
 # A quote that starts with a bold title, alone in its paragraph or followed by ": text"
@@ -72,6 +75,7 @@ def admonition(match: re.Match, before_first_step: bool) -> str:
 def on_page_content(content, page, config, files):
     if not page.file.src_uri.endswith(".ipynb"):
         return content
+    page.meta["colab_url"] = colab_url(DOCS / page.file.src_uri)
     first_step = content.find("<h2")
     content = QUOTE.sub(lambda m: admonition(m, first_step < 0 or m.start() < first_step), content)
     page.toc = get_toc(toc_tokens(content))

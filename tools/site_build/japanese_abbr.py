@@ -1,4 +1,4 @@
-"""mkdocs hook: glossary tooltips (abbr) that work inside Japanese sentences, sparingly, and on touch screens.
+"""Glossary tooltips (abbr) that work inside Japanese sentences, sparingly, and on touch screens.
 
 - Python-Markdown's abbr extension only matches a term between word boundaries (\\b). Japanese
   letters count as word characters, so "LoRAを" or "基盤モデルの" never match. The pattern here only

@@ -1,10 +1,10 @@
-"""mkdocs hook: Material's search keeps the last kanji of a query (学習率 is searched as 学習率, not 学習).
+"""Material's search keeps the last kanji of a query (学習率 is searched as 学習率, not 学習).
 
 Material 9.8's search worker splits the kanji of a query into words of the search index
 (src/templates/assets/javascripts/integrations/search/query/segment). Its loop never tries a word that
 ends at the query's last character (``j < query.length``) and stops one character early when it moves
 on (``q < query.length - 1``), so the last kanji is dropped: 学習率 was searched as 学習*, and a section
-that only says 学習 ranked above the one about 学習率. This hook fixes both bounds in the built worker
+that only says 学習 ranked above the one about 学習率. This module fixes both bounds in the built worker
 (two comparisons, found by pattern; the build fails if Material's code changed and they are not found).
 
 Checked by tests/browser/test_browser_search.py (学習率 and the glossary's terms).
@@ -25,7 +25,7 @@ NEXT_WORD = re.compile(r"(\w+)\[(\w+)\]&&\2<(\w+)\.length-1&&\((\w+)\[(\w+)\+\+\
 
 
 def fixed(worker: str) -> str | None:
-    """The worker with both bounds fixed, or None when Material's code is not the one this hook knows."""
+    """The worker with both bounds fixed, or None when Material's code is not the one this module knows."""
     if len(WORD_END.findall(worker)) != 1 or len(NEXT_WORD.findall(worker)) != 1:
         return None
     worker = WORD_END.sub(lambda m: m[0].replace(f"{m[1]}<{m[3]}.length", f"{m[1]}<={m[3]}.length"), worker)
@@ -42,7 +42,7 @@ def on_post_build(config):
     if patched is None:
         log.warning(
             f"{workers[0].name}: Material's query segmentation has changed; check whether it still drops "
-            "the last kanji of a query, and update or remove docs/overrides/hooks/japanese_search.py"
+            "the last kanji of a query, and update or remove tools/site_build/japanese_search.py"
         )
         return
     workers[0].write_text(patched, encoding="utf-8")

@@ -1,4 +1,4 @@
-"""mkdocs hook: the same pages with fewer bytes (every page stays under 1 MB, tests/browser/test_page_weight.py).
+"""The same pages with fewer bytes (every page stays under 1 MB, tests/browser/test_page_weight.py).
 
 - search/search_index.json, which every page loads, is written as UTF-8 text: Material writes Japanese
   as \\uXXXX escapes (6 bytes a character instead of 3), 530 KB instead of 330 KB.
@@ -6,7 +6,7 @@
   phone's screen with code, and the prose around each cell names what it does (a search for
   SFTTrainer still finds the hands-on by its text).
 - Notebook pages are left out of the search index: a notebook page is generated from the hands-on page
-  (tests/tools/build_forms.py) and holds the same text and code, so a search found everything twice;
+  (tools/build_forms.py) and holds the same text and code, so a search found everything twice;
   the hands-on page is the one that explains it.
 - A notebook page without mermaid cells goes without nbconvert's script that would draw them (11 KB).
 - A notebook page (mkdocs-jupyter) carries JupyterLab's whole stylesheet inline, 575 KB, mostly rules

@@ -1,4 +1,4 @@
-"""mkdocs hook: diagrams and formulas drawn ahead of time, so that no page needs mermaid.js (3.5 MB)
+"""Diagrams and formulas drawn ahead of time, so that no page needs mermaid.js (3.5 MB)
 or katex.min.js (273 KB) in the browser.
 
 - A ```mermaid fence becomes the SVG that mermaid drew from that very source, read from

@@ -10,7 +10,7 @@ line break (with the indentation after it) is dropped from the built page where
 A break between a Japanese and a Latin word stays a space, as the pages write 「LoRA で」. A space after
 。 or 、 goes too, also one typed in the source (「**遅くなります。** 掛け算」): Japanese puts none there.
 
-- ``join_japanese_lines(html)``: the built pages (tools/mkdocs_hooks.py). Code (``pre``, ``code``),
+- ``join_japanese_lines(html)``: the built pages (``on_page_content``). Code (``pre``, ``code``),
   scripts, styles and drawn diagrams are left as they are.
 - ``join_markdown_lines(markdown)``: the notebook's Markdown cells (tools/notebook.py), which Jupyter
   and Colab render with the same spaces.
@@ -93,6 +93,10 @@ def join_japanese_lines(html: str) -> str:
             token = text
         out.append(token)
     return "".join(out)
+
+
+def on_page_content(content, page, config, files):
+    return join_japanese_lines(content)
 
 
 # A Markdown line that starts a block of its own (heading, list item, table row, fence, HTML, quote)
