@@ -10,7 +10,7 @@ Sources (edit these, never the outputs): docs/handson.md, snippets/handson/**.py
 pyproject.toml, tools/script_runtime.py, and mkdocs.yml's REPO_URL / SITE_URL (leave them unset
 for the committed files; the Pages workflow sets them and regenerates the forms for its build).
 Everything else that comes from these sources is rendered when the site is built
-(tools/mkdocs_hooks.py), so it is not committed.
+(tools/site_build/), so it is not committed.
 """
 
 from __future__ import annotations

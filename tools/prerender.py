@@ -3,7 +3,7 @@
     PUPPETEER_SKIP_DOWNLOAD=1 npm ci --prefix tools/prerender_js   # once: mermaid-cli (uses /usr/bin/chromium)
     python tools/prerender.py                                      # after editing a diagram or a formula
 
-docs/overrides/hooks/prerendered.py puts what this writes into the pages, so that the site needs neither
+tools/site_build/prerendered.py puts what this writes into the pages, so that the site needs neither
 mermaid.js nor KaTeX's script in the browser, and building it needs neither node nor a browser:
 
 - diagrams/<key>.svg: each ```mermaid fence, drawn by mermaid-cli (the mermaid version Material's own
