@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tomllib
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -23,10 +24,10 @@ import background_runs
 import build_forms
 import notebook as notebook_form
 import project
-from site_build import rendered
 import standin
 from learner_files import DEPLOYED, secrets_in
 from project import DOCS, HANDSON_PAGE, ROOT, cells_for
+from site_build import notebook_page, rendered
 
 NOTEBOOK, SCRIPT, CONFIG = project.NOTEBOOK, project.SCRIPT, project.ACCELERATE_CONFIG
 REPO_ID = f"standin-user/{project.snippet_constant('output_dir', 'HUB_REPO_NAME')}"
@@ -182,14 +183,21 @@ def test_a_repository_off_github_is_refused_in_japanese(monkeypatch):
         project.colab_url()
 
 
-def test_site_colab_button_is_built_like_the_badge():
-    """docs/overrides/main.html makes the notebook page's button from the same parts as colab_url()
-    (tests/browser/test_browser_notebook.py compares the two on the deployed build)."""
+def test_site_colab_button_is_the_badges_address(monkeypatch):
+    """The notebook page's button (docs/overrides/main.html) shows the address that the build takes from
+    project.colab_url(), as the badge does, and no button where the repository is unknown
+    (tests/browser/test_browser_notebook.py follows the button on the deployed build)."""
+    page = SimpleNamespace(file=SimpleNamespace(src_uri="notebooks/handson.ipynb"), meta={}, toc=None)
+    for name, value in DEPLOYED.items():
+        monkeypatch.setenv(name, value)
+    notebook_page.on_page_content('<h1 id="title">ノートブック</h1>', page=page, config={}, files=None)
+    assert page.meta["colab_url"] == project.colab_url(NOTEBOOK) is not None
+    monkeypatch.delenv("REPO_URL")
+    notebook_page.on_page_content('<h1 id="title">ノートブック</h1>', page=page, config={}, files=None)
+    assert page.meta["colab_url"] is None
     template = (DOCS / "overrides" / "main.html").read_text(encoding="utf-8")
-    assert (
-        "https://colab.research.google.com/github/{{ repo }}/blob/{{ config.remote_branch }}/{{ notebook }}" in template
-    )
-    assert "{% if config.repo_url" in template
+    assert "{% if page.meta.colab_url %}" in template
+    assert '<a href="{{ page.meta.colab_url }}"' in template
 
 
 @pytest.fixture(scope="module")
