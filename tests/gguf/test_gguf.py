@@ -13,7 +13,7 @@ import re
 import numpy as np
 import project
 import pytest
-import rendered
+from site_build import rendered
 import torch
 from gguf_page import ANSWER, PAGE, build_prompt, sample_constants, tensor_types
 from project import DATA, ROOT, SNIPPETS
