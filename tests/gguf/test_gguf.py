@@ -8,15 +8,27 @@ transformers'.
 
 from __future__ import annotations
 
+import contextlib
 import re
+import shutil
+from pathlib import Path
 
 import numpy as np
 import project
 import pytest
 import rendered
 import torch
-from gguf_page import ANSWER, PAGE, build_prompt, sample_constants, tensor_types
-from project import DATA, ROOT, SNIPPETS
+from gguf_page import (
+    ADAPTER_ONLY_CELLS,
+    ANSWER,
+    PAGE,
+    build_prompt,
+    gguf_module,
+    merge_as_the_handson_does,
+    sample_constants,
+    tensor_types,
+)
+from project import DATA, ROOT, SNIPPETS, snippet_constant
 
 # llama.cpp keeps bf16 weights as they are but rounds the activations to bf16 before each matrix product
 # with them (ggml-cpu: vec_dot_type of BF16 is BF16); transformers here computes in float32. Measured on
@@ -58,19 +70,36 @@ def prompt() -> str:
 def test_page_runs_and_the_summary_stops_at_eos(page_run, prompt):
     ns, out = page_run.namespace, page_run.output
     assert [c.name for c in project.page_cells(PAGE)][-1] == "modelfile"
-    for name in ("BF16_GGUF", "Q4_GGUF", "BASE_GGUF", "BASE_Q4_GGUF", "LORA_GGUF", "MODELFILE"):
+    for name in ("Q4_GGUF", "BASE_Q4_GGUF", "LORA_GGUF", "MODELFILE"):
         assert page_run.path(name).is_file(), name
     assert ns["prompt"] == prompt
     assert (page_run.workdir / ns["GGUF_DIR"] / "prompt.txt").read_text(encoding="utf-8") == prompt
     # The last generation on the page: the 4-bit base model with the adapter applied at load time.
+    assert ns["llm"].model_path == str(ns["BASE_Q4_GGUF"])  # 4 bits: Colab's RAM cannot hold 16 (the page)
     assert ns["output"]["choices"][0]["text"] == ANSWER
     assert ns["output"]["choices"][0]["finish_reason"] == "stop"
-    assert "止まった理由: stop" in out
+    assert out.count("止まった理由: stop") == 2  # the merged model's Q4_K_M, then the adapter's
 
 
-def test_bf16_gguf_gives_transformers_next_token_logits(page_run, prompt):
+def test_16bit_ggufs_are_deleted_once_quantized(page_run):
+    """Disk on Colab: a 16-bit GGUF (14.5 GB for the 7B) is not kept once its 4-bit one exists."""
+    ns = page_run.namespace
+    left = sorted(p.name for p in (page_run.workdir / ns["GGUF_DIR"]).iterdir())
+    assert left == sorted(
+        [ns["Q4_GGUF"].name, ns["BASE_Q4_GGUF"].name, ns["LORA_GGUF"].name, "Modelfile", "prompt.txt"]
+    )
+    for name in ("GGUF_16BIT", "BASE_GGUF"):
+        assert not page_run.path(name).exists() and page_run.kept(name).is_file(), name
+
+
+def test_context_holds_what_the_model_was_trained_on(page_run):
+    """llama-cpp-python's default context (512 tokens) would refuse most real prompts (median 631 tokens)."""
+    assert page_run.namespace["llm"].n_ctx() >= snippet_constant("max_length", "MAX_LENGTH")
+
+
+def test_16bit_gguf_gives_transformers_next_token_logits(page_run, prompt):
     ids, expected = transformers_logits(page_run.workdir / page_run.namespace["MERGED_DIR"], prompt)
-    tokens, got = next_token_logits(llama(page_run.path("BF16_GGUF")), prompt)
+    tokens, got = next_token_logits(llama(page_run.kept("GGUF_16BIT")), prompt)
     assert tokens == ids  # same tokenizer, BOS included
     difference = np.abs(got - expected).max()
     assert difference < LOGITS_ATOL, (
@@ -84,7 +113,7 @@ def test_q4_k_m_gguf_loads_and_generates(page_run, prompt):
     path = page_run.path("Q4_GGUF")
     llm = llama(path)
     assert llm.metadata["general.file_type"] == str(page_run.namespace["QUANT_TYPES"]["Q4_K_M"])
-    assert path.stat().st_size < page_run.path("BF16_GGUF").stat().st_size
+    assert path.stat().st_size < page_run.kept("GGUF_16BIT").stat().st_size
     assert set(tensor_types(path, page_run.path("CONVERTER_DIR"))) - {
         "F32",
         "BF16",
@@ -94,11 +123,11 @@ def test_q4_k_m_gguf_loads_and_generates(page_run, prompt):
 
 
 def test_lora_applied_at_load_time_equals_the_merged_model(page_run, prompt):
-    _, merged = next_token_logits(llama(page_run.path("BF16_GGUF")), prompt)
+    _, merged = next_token_logits(llama(page_run.kept("GGUF_16BIT")), prompt)
     _, with_lora = next_token_logits(
-        llama(page_run.path("BASE_GGUF"), lora_path=str(page_run.path("LORA_GGUF"))), prompt
+        llama(page_run.kept("BASE_GGUF"), lora_path=str(page_run.path("LORA_GGUF"))), prompt
     )
-    _, base = next_token_logits(llama(page_run.path("BASE_GGUF")), prompt)
+    _, base = next_token_logits(llama(page_run.kept("BASE_GGUF")), prompt)
     difference = np.abs(with_lora - merged).max()
     assert difference < LOGITS_ATOL, f"max |LoRA at load time - merged| = {difference:.4f}"
     assert np.abs(base - merged).max() > 20 * LOGITS_ATOL  # the adapter matters: the test can tell them apart
@@ -106,9 +135,90 @@ def test_lora_applied_at_load_time_equals_the_merged_model(page_run, prompt):
 
 
 def test_merged_gguf_generates_the_summary_and_stops_at_eos(page_run, prompt):
-    output = llama(page_run.path("BF16_GGUF"))(prompt, max_tokens=64, temperature=0.0)
+    output = llama(page_run.kept("GGUF_16BIT"))(prompt, max_tokens=64, temperature=0.0)
     assert output["choices"][0]["text"] == ANSWER
     assert output["choices"][0]["finish_reason"] == "stop"
+
+
+# --- 16 bits as the merge saved them: the tab's own type, bit for bit, from one file or several ------------
+
+# Tensors the converter copies as they are (q and k are permuted for llama.cpp's rotary layout).
+SAME_TENSORS = {
+    "token_embd.weight": "model.embed_tokens.weight",
+    "blk.0.ffn_down.weight": "model.layers.0.mlp.down_proj.weight",  # LoRA merged into it
+    "blk.1.attn_v.weight": "model.layers.1.self_attn.v_proj.weight",
+    "output.weight": "lm_head.weight",
+}
+
+
+def safetensors_bytes(folder: Path, name: str) -> bytes:
+    from safetensors import safe_open
+
+    for path in sorted(folder.glob("*.safetensors")):
+        with safe_open(path, "pt") as f:
+            if name in f.keys():
+                tensor = f.get_tensor(name)
+                return tensor.view(torch.uint16).numpy().tobytes()
+    raise AssertionError(f"{name} is in no shard of {folder}")
+
+
+def assert_16bit_gguf_is_the_merged_model(gguf_file: Path, merged: Path, converter: Path, gguf_type: str) -> None:
+    reader = gguf_module(converter).GGUFReader(gguf_file)
+    types = {t.tensor_type.name for t in reader.tensors if len(t.shape) > 1}
+    assert types == {gguf_type}, types  # every matrix in the merged model's own 16-bit type: nothing rounded
+    tensors = {t.name: t for t in reader.tensors}
+    for gguf_name, hf_name in SAME_TENSORS.items():
+        assert tensors[gguf_name].data.tobytes() == safetensors_bytes(merged, hf_name), gguf_name
+
+
+def test_24gb_tab_merge_becomes_a_bf16_gguf_bit_for_bit(page_run):
+    merged = page_run.workdir / page_run.namespace["MERGED_DIR"]
+    assert_16bit_gguf_is_the_merged_model(
+        page_run.kept("GGUF_16BIT"), merged, page_run.path("CONVERTER_DIR"), "BF16"
+    )
+
+
+def reshard(folder: Path, out: Path, max_shard_size: str) -> None:
+    """The model saved again in several files, as a 7B is saved (index plus shards); same dtype, same values."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    AutoModelForCausalLM.from_pretrained(folder).save_pretrained(out, max_shard_size=max_shard_size)
+    AutoTokenizer.from_pretrained(folder).save_pretrained(out)
+
+
+def test_t4_tab_merge_becomes_an_f16_gguf_bit_for_bit_from_a_sharded_folder(page_run, prompt, tmp_path):
+    """The T4 tab's merge reloads the base in fp16; its GGUF must stay fp16 (bf16 would round every weight)."""
+    adapter = page_run.workdir / "outputs" / "summary-lora-adapter"
+    merge_as_the_handson_does(tmp_path, adapter, "qlora_t4")
+    sharded = tmp_path / "sharded"
+    reshard(tmp_path / "outputs" / "summary-merged", sharded, "150KB")
+    assert len(list(sharded.glob("*.safetensors"))) > 1 and (sharded / "model.safetensors.index.json").is_file()
+    with contextlib.chdir(page_run.workdir):  # where the page keeps llama.cpp's converter
+        gguf_file = page_run.namespace["convert_model"](sharded, tmp_path / "t4-16bit.gguf")
+    assert_16bit_gguf_is_the_merged_model(gguf_file, sharded, page_run.path("CONVERTER_DIR"), "F16")
+    ids, expected = transformers_logits(sharded, prompt)
+    tokens, got = next_token_logits(llama(gguf_file), prompt)
+    assert tokens == ids
+    assert np.abs(got - expected).max() < LOGITS_ATOL
+
+
+# --- the LoRA path alone: only the saved adapter, no merged model ----------------------------------------
+
+MERGED_ONLY_CELLS = {"convert_merged", "quantize_merged", "run_llama_cpp", "modelfile"}
+
+
+def test_adapter_alone_in_a_fresh_folder_gets_to_the_summary(adapter_only_run):
+    """The page's way without a merged model: 1, the functions of 2 and 3, then 5, in a new folder."""
+    cells = [c.name for c in project.page_cells(PAGE)]
+    assert [name for name in cells if name not in MERGED_ONLY_CELLS] == ADAPTER_ONLY_CELLS
+    text = PAGE.read_text(encoding="utf-8")
+    assert "2 と 3 は関数を作る最初のセル（`convert_model` と `quantize`）だけを実行して、5 に進みます" in text
+    ns, workdir = adapter_only_run.namespace, adapter_only_run.workdir
+    assert not (workdir / "outputs" / "summary-merged").exists()
+    assert ns["output"]["choices"][0]["text"] == ANSWER
+    assert ns["output"]["choices"][0]["finish_reason"] == "stop"
+    left = sorted(p.name for p in (workdir / ns["GGUF_DIR"]).iterdir())
+    assert left == sorted([ns["BASE_Q4_GGUF"].name, ns["LORA_GGUF"].name, "prompt.txt"])  # 16 bits deleted
 
 
 # --- the Modelfile -------------------------------------------------------------------------------------
@@ -142,7 +252,7 @@ def test_modelfile_template_is_the_handson_prompt_byte_for_byte(page_run, prompt
     llm = llama(page_run.path("Q4_GGUF"))
     assert llm.token_eos() == ns["tokenizer"].eos_token_id
     assert llm.detokenize([llm.token_eos()], special=True) == b"</s>"
-    output = llama(page_run.path("BF16_GGUF"))(rendered_prompt, max_tokens=64, temperature=0.0)
+    output = llama(page_run.kept("GGUF_16BIT"))(rendered_prompt, max_tokens=64, temperature=0.0)
     assert output["choices"][0]["finish_reason"] == "stop"
     assert output["usage"]["completion_tokens"] < 64
 
