@@ -78,8 +78,9 @@ def page_run(hub, offline_pip, tmp_path_factory) -> PageRun:
     train_adapter(adapter_dir, build_prompt(constants["INSTRUCTION"], constants["TEXT"]), ANSWER)
     merge_as_the_handson_does(workdir, Path("outputs") / "summary-lora-adapter")
     namespace: dict = {"__name__": "__main__"}
-    output = run_cells(page_cells(PAGE), namespace, workdir)
-    return PageRun(workdir, namespace, output)
+    generations: list = []
+    output = run_cells(page_cells(PAGE), namespace, workdir, generations)
+    return PageRun(workdir, namespace, output, generations)
 
 
 @pytest.fixture(scope="session")
@@ -94,5 +95,6 @@ def adapter_only_run(page_run, tmp_path_factory) -> PageRun:
     shutil.copytree(page_run.workdir / converter, workdir / converter)
     cells = {c.name: c for c in page_cells(PAGE)}
     namespace: dict = {"__name__": "__main__"}
-    output = run_cells([cells[name] for name in ADAPTER_ONLY_CELLS], namespace, workdir)
-    return PageRun(workdir, namespace, output)
+    generations: list = []
+    output = run_cells([cells[name] for name in ADAPTER_ONLY_CELLS], namespace, workdir, generations)
+    return PageRun(workdir, namespace, output, generations)

@@ -108,6 +108,7 @@ class PageRun:
     workdir: Path
     namespace: dict
     output: str
+    generations: list  # each llama.cpp generation the page asked for: the model file and the arguments
 
     def path(self, name: str) -> Path:
         return self.workdir / self.namespace[name]
@@ -132,11 +133,34 @@ ADAPTER_ONLY_CELLS = [
 ]
 
 
-def run_cells(cells: list[Cell], namespace: dict, workdir: Path) -> str:
+@contextlib.contextmanager
+def recording_generations(calls: list):
+    """While active, each ``Llama(...)(prompt, ...)`` call is recorded (model file, keyword arguments), then run."""
+    from llama_cpp import Llama
+
+    original = Llama.__call__
+
+    def recording(self, prompt, *args, **kwargs):
+        calls.append({"model_path": self.model_path, "lora_path": self.lora_path, "args": args, **kwargs})
+        return original(self, prompt, *args, **kwargs)
+
+    Llama.__call__ = recording
+    try:
+        yield calls
+    finally:
+        Llama.__call__ = original
+
+
+def run_cells(cells: list[Cell], namespace: dict, workdir: Path, generations: list | None = None) -> str:
     import gguf_report
 
     out = io.StringIO()
-    with contextlib.chdir(workdir), contextlib.redirect_stdout(out), gguf_report.keep_quantize_inputs(workdir / KEPT):
+    with (
+        contextlib.chdir(workdir),
+        contextlib.redirect_stdout(out),
+        gguf_report.keep_quantize_inputs(workdir / KEPT),
+        recording_generations([] if generations is None else generations),
+    ):
         for cell in cells:
             cell.run(namespace)
     return out.getvalue()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import re
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +25,7 @@ from gguf_page import (
     gguf_module,
     merge_as_the_handson_does,
     sample_constants,
+    tab_dtype,
     tensor_types,
 )
 from project import DATA, ROOT, SNIPPETS, snippet_constant
@@ -90,6 +90,30 @@ def test_16bit_ggufs_are_deleted_once_quantized(page_run):
     )
     for name in ("GGUF_16BIT", "BASE_GGUF"):
         assert not page_run.path(name).exists() and page_run.kept(name).is_file(), name
+
+
+def handson_max_new_tokens() -> int:
+    """The hands-on's summarize() default: how long a summary may get (snippets/handson/generate.py)."""
+    import ast
+
+    tree = ast.parse((SNIPPETS / "handson" / "generate.py").read_text(encoding="utf-8"))
+    summarize = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "summarize")
+    names = [a.arg for a in summarize.args.args][-len(summarize.args.defaults) :]
+    return ast.literal_eval(summarize.args.defaults[names.index("max_new_tokens")])
+
+
+def test_generations_are_greedy_and_as_long_as_the_handson_allows(page_run, adapter_only_run):
+    """llama-cpp-python's defaults would sample (temperature 0.8) and stop a summary at 16 tokens."""
+    ns = page_run.namespace
+    expected = [
+        (str(ns["Q4_GGUF"]), None),  # 4. the merged model, 4 bits
+        (str(ns["BASE_Q4_GGUF"]), str(ns["LORA_GGUF"])),  # 5. the 4-bit base model with the LoRA
+    ]
+    assert [(c["model_path"], c["lora_path"]) for c in page_run.generations] == expected
+    assert len(adapter_only_run.generations) == 1
+    for call in page_run.generations + adapter_only_run.generations:
+        assert call["args"] == () and call["temperature"] == 0.0
+        assert call["max_tokens"] == handson_max_new_tokens()
 
 
 def test_context_holds_what_the_model_was_trained_on(page_run):
@@ -171,10 +195,14 @@ def assert_16bit_gguf_is_the_merged_model(gguf_file: Path, merged: Path, convert
         assert tensors[gguf_name].data.tobytes() == safetensors_bytes(merged, hf_name), gguf_name
 
 
+GGUF_TYPE = {torch.bfloat16: "BF16", torch.float16: "F16"}
+
+
 def test_24gb_tab_merge_becomes_a_bf16_gguf_bit_for_bit(page_run):
+    assert tab_dtype("lora_bf16") == torch.bfloat16  # the page: 24 GB 以上のタブでは bf16
     merged = page_run.workdir / page_run.namespace["MERGED_DIR"]
     assert_16bit_gguf_is_the_merged_model(
-        page_run.kept("GGUF_16BIT"), merged, page_run.path("CONVERTER_DIR"), "BF16"
+        page_run.kept("GGUF_16BIT"), merged, page_run.path("CONVERTER_DIR"), GGUF_TYPE[tab_dtype("lora_bf16")]
     )
 
 
@@ -188,6 +216,8 @@ def reshard(folder: Path, out: Path, max_shard_size: str) -> None:
 
 def test_t4_tab_merge_becomes_an_f16_gguf_bit_for_bit_from_a_sharded_folder(page_run, prompt, tmp_path):
     """The T4 tab's merge reloads the base in fp16; its GGUF must stay fp16 (bf16 would round every weight)."""
+    assert tab_dtype("qlora_t4") == torch.float16  # the page: T4 のタブでは fp16
+    assert "24 GB 以上のタブでは bf16、T4 のタブでは fp16 です" in PAGE.read_text(encoding="utf-8")
     adapter = page_run.workdir / "outputs" / "summary-lora-adapter"
     merge_as_the_handson_does(tmp_path, adapter, "qlora_t4")
     sharded = tmp_path / "sharded"
@@ -195,7 +225,9 @@ def test_t4_tab_merge_becomes_an_f16_gguf_bit_for_bit_from_a_sharded_folder(page
     assert len(list(sharded.glob("*.safetensors"))) > 1 and (sharded / "model.safetensors.index.json").is_file()
     with contextlib.chdir(page_run.workdir):  # where the page keeps llama.cpp's converter
         gguf_file = page_run.namespace["convert_model"](sharded, tmp_path / "t4-16bit.gguf")
-    assert_16bit_gguf_is_the_merged_model(gguf_file, sharded, page_run.path("CONVERTER_DIR"), "F16")
+    assert_16bit_gguf_is_the_merged_model(
+        gguf_file, sharded, page_run.path("CONVERTER_DIR"), GGUF_TYPE[tab_dtype("qlora_t4")]
+    )
     ids, expected = transformers_logits(sharded, prompt)
     tokens, got = next_token_logits(llama(gguf_file), prompt)
     assert tokens == ids
@@ -277,15 +309,30 @@ def test_shell_commands_name_the_files_the_page_writes(page_run):
     assert commands.count("-bf outputs/gguf/prompt.txt --no-escape") == 2
 
 
-def test_install_line_is_the_pinned_llama_cpp_python():
-    import importlib.metadata
+def readme_gguf_command() -> str:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    return readme.split("<!-- gguf-test-command -->", 1)[1].split("```bash\n", 1)[1].split("\n", 1)[0]
 
-    assert all(f'"{n}=={v}"' in rendered.gguf_install_command() for n, v in project.pins("gguf").items())
+
+def test_install_line_is_the_pinned_llama_cpp_python_built_as_the_tests_build_it():
+    import importlib.metadata
+    import platform
+
+    import llama_cpp
+
+    line = rendered.gguf_install_command()
+    assert all(f'"{n}=={v}"' in line for n, v in project.pins("gguf").items())
     assert project.pins("gguf")["llama-cpp-python"] == importlib.metadata.version("llama_cpp_python")
     assert "gguf-install-command.md" in PAGE.read_text(encoding="utf-8")
+    # The learner's build is the tested one: the same CMAKE_ARGS in the page's line and in README's command.
+    cmake_args = f'CMAKE_ARGS="{rendered.GGUF_CMAKE_ARGS}"'
+    assert cmake_args in line and cmake_args in readme_gguf_command()
+    assert "-DGGML_NATIVE=OFF" in rendered.GGUF_CMAKE_ARGS
+    if platform.machine() == "x86_64":  # built for any AVX2 CPU, not for this machine's own instructions
+        info = llama_cpp.llama_print_system_info().decode()
+        assert "AVX2 = 1" in info and "AVX512 = 1" not in info, info
 
 
 def test_readme_documents_the_gguf_command():
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    command = readme.split("<!-- gguf-test-command -->", 1)[1].split("```bash\n", 1)[1].split("\n", 1)[0]
+    command = readme_gguf_command()
     assert "tests/gguf" in command and '".[' in command and "gguf" in command

@@ -41,15 +41,20 @@ def test_an_empty_folder_is_not_a_model(page_run, tmp_path):
 
 
 def test_too_little_disk_stops_before_writing(page_run, tmp_path, monkeypatch):
-    """The 16-bit GGUF is about as large as the 16-bit weights: without that much free, say so, write nothing."""
-    merged = page_run.workdir / page_run.namespace["MERGED_DIR"]
-    weights = sum(p.stat().st_size for p in merged.glob("*.safetensors"))
+    """The 16-bit GGUF is about as large as all the 16-bit weight files together (a 7B has several)."""
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "config.json").write_text("{}")
+    for shard in ("model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"):
+        (model / shard).write_bytes(b"\0" * 1_000_000)  # 2 MB in all
+    free = 1_500_000  # more than one shard, less than both
     real = shutil.disk_usage
-    monkeypatch.setattr(shutil, "disk_usage", lambda path: real(path)._replace(free=weights))  # under 1.1x
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: real(path)._replace(free=free))
     with pytest.raises(RuntimeError) as error:
-        page_run.namespace["convert_model"](merged, tmp_path / "x.gguf")
-    assert str(error.value).startswith("x.gguf（約 0.0 GB）を書くには、ディスクの空きが足りません（空き 0.0 GB）。")
-    assert "要らなくなったファイル（前に作った GGUF など）を消してから" in str(error.value)
+        page_run.namespace["convert_model"](model, tmp_path / "x.gguf")
+    message = str(error.value)
+    assert message.startswith("x.gguf（約 0.0 GB）を書くには、ディスクの空きが足りません（空き 0.0 GB）。"), message
+    assert "要らなくなったファイル（前に作った GGUF など）を消してから" in message
     assert not (tmp_path / "x.gguf").exists()
 
 
