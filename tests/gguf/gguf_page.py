@@ -135,13 +135,15 @@ ADAPTER_ONLY_CELLS = [
 
 @contextlib.contextmanager
 def recording_generations(calls: list):
-    """While active, each ``Llama(...)(prompt, ...)`` call is recorded (model file, keyword arguments), then run."""
+    """While active, each ``Llama(...)(prompt, ...)`` call is recorded (model, LoRA, context, arguments), then run."""
     from llama_cpp import Llama
 
     original = Llama.__call__
 
     def recording(self, prompt, *args, **kwargs):
-        calls.append({"model_path": self.model_path, "lora_path": self.lora_path, "args": args, **kwargs})
+        calls.append(
+            {"model_path": self.model_path, "lora_path": self.lora_path, "n_ctx": self.n_ctx(), "args": args, **kwargs}
+        )
         return original(self, prompt, *args, **kwargs)
 
     Llama.__call__ = recording

@@ -116,9 +116,10 @@ def test_generations_are_greedy_and_as_long_as_the_handson_allows(page_run, adap
         assert call["max_tokens"] == handson_max_new_tokens()
 
 
-def test_context_holds_what_the_model_was_trained_on(page_run):
+def test_context_holds_what_the_model_was_trained_on(page_run, adapter_only_run):
     """llama-cpp-python's default context (512 tokens) would refuse most real prompts (median 631 tokens)."""
-    assert page_run.namespace["llm"].n_ctx() >= snippet_constant("max_length", "MAX_LENGTH")
+    calls = page_run.generations + adapter_only_run.generations
+    assert len(calls) == 3 and all(c["n_ctx"] >= snippet_constant("max_length", "MAX_LENGTH") for c in calls)
 
 
 def test_16bit_gguf_gives_transformers_next_token_logits(page_run, prompt):
