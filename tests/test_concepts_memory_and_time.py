@@ -208,3 +208,49 @@ def test_forward_time_and_generation_lower_bound(mistral_7b):
     qlora = estimate(mistral_7b, Setup(method="qlora", batch_size=1, seq_len=1))
     assert qlora.seconds_per_new_token(gpu.bandwidth_gbs) < result.seconds_per_new_token(gpu.bandwidth_gbs) / 3
     assert [name for name, g in estimator.GPUS.items() if not g.bf16] == ["T4 16 GB"]
+
+
+def test_full_fine_tuning_layouts_in_the_prose_are_the_estimators_arithmetic(mistral_7b):
+    """The prose's three layouts for full fine-tuning; the first is what the estimator counts (its table's row)."""
+    page = PAGE.read_text(encoding="utf-8")
+    params = mistral_7b.params
+    full = estimate(mistral_7b, Setup(method="full", batch_size=1))
+    # bf16 weights and gradients; torch's AdamW makes its two states in the weights' own type (bf16).
+    assert full.weights == full.gradients == 2 * params
+    assert full.optimizer_states == 4 * params
+    assert full.peak == 8 * params  # one 2048-token example: the gradients outgrow the freed activations
+    for per_param in (8, 12, 16):
+        row = f"| {per_param} バイト | $7.24 \\times 10^9 \\times {per_param}$ | 約 {per_param * params / 1e9:.1f} GB |"
+        assert page.count(row) == 1, row
+    assert f"の行（{full.peak / 1e9:.1f} GB）は、この構成で計算しています" in page
+    assert f"| 全パラメータ（AdamW） | {full.peak / 1e9:.1f} GB |" in page
+
+
+def test_other_pages_quote_the_hands_on_batch_and_gpu_threshold_as_the_code_has_them():
+    """scaling.md, tuning.md and index.md repeat numbers of the hands-on's code: the same numbers, the same unit."""
+    batches = set()
+    for variant in project.VARIANTS:
+        args = f"handson/{variant}/training_args.py"
+        batches.add(
+            (
+                snippet_value(args, "training_args", "per_device_train_batch_size"),
+                snippet_value(args, "training_args", "gradient_accumulation_steps"),
+            )
+        )
+    assert len(batches) == 1  # tuning.md says both tabs use the same batch
+    ((batch, accumulation),) = batches
+    scaling = (DOCS / "scaling.md").read_text(encoding="utf-8")
+    assert f"ハンズオンの設定（{batch} × {accumulation}）のまま 2 GPU で動かすと {batch} × {accumulation} × 2 = " in (
+        scaling.replace("\n", "")
+    )
+    assert f"{batch} × {accumulation} × 2 = {batch * accumulation * 2} 例" in scaling
+    assert f"`gradient_accumulation_steps` を {accumulation // 2} にします" in scaling  # 16 examples on 2 GPUs
+    tuning = (DOCS / "concepts" / "tuning.md").read_text(encoding="utf-8")
+    row = f"| `per_device_train_batch_size` × `gradient_accumulation_steps` | {batch} × {accumulation} = {batch * accumulation} |"
+    assert row + f" {batch} × {accumulation} = {batch * accumulation} |" in tuning
+    assert f"どちらの GPU でも同じ {batch} × {accumulation} で、{batch * accumulation} 例ごとに" in tuning
+    # check_gpu.py compares GiB (total_memory / 1024**3): the landing page says GiB, with GB beside it.
+    gib = snippet_value("handson/check_gpu.py", "BF16_TAB_MIN_GIB")
+    index = (DOCS / "index.md").read_text(encoding="utf-8")
+    assert f"メモリが {gib} GiB（約 {gib * 2**30 / 1e9:.1f} GB）未満の GPU" in index
+    assert f"{gib} GB 未満" not in index

@@ -25,6 +25,3 @@ def quantize(infile, outfile, quant_type="Q4_K_M"):
         )
     print(f"{outfile}（{outfile.stat().st_size / 1e9:.2f} GB）")
     return outfile
-
-
-Q4_GGUF = quantize(BF16_GGUF, GGUF_DIR / "summary-Q4_K_M.gguf")

@@ -11,6 +11,8 @@ command), because they need llama-cpp-python, which pip builds from source in mi
 - The adapter is trained here, for a few seconds, to answer the page's sample text with a short
   summary and EOS: so "generation stops at EOS" can be checked, and the LoRA applied at load time
   differs measurably from the base model.
+- The page deletes each 16-bit GGUF once it is quantized; the runs keep a hard link to each before it is
+  quantized (gguf_report.keep_quantize_inputs), so the tests can still compare them with transformers.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from pathlib import Path
 
 import pytest
 from gguf_page import (
+    ADAPTER_ONLY_CELLS,
     ANSWER,
     PAGE,
     SDIST_DIR,
@@ -75,5 +78,23 @@ def page_run(hub, offline_pip, tmp_path_factory) -> PageRun:
     train_adapter(adapter_dir, build_prompt(constants["INSTRUCTION"], constants["TEXT"]), ANSWER)
     merge_as_the_handson_does(workdir, Path("outputs") / "summary-lora-adapter")
     namespace: dict = {"__name__": "__main__"}
-    output = run_cells(page_cells(PAGE), namespace, workdir)
-    return PageRun(workdir, namespace, output)
+    generations: list = []
+    output = run_cells(page_cells(PAGE), namespace, workdir, generations)
+    return PageRun(workdir, namespace, output, generations)
+
+
+@pytest.fixture(scope="session")
+def adapter_only_run(page_run, tmp_path_factory) -> PageRun:
+    """A learner without a merged model: a fresh folder holding only the saved adapter (and llama.cpp's
+    converter, which the page's get_converter cell then finds instead of fetching it again), and the cells
+    the page names for that case."""
+    workdir = tmp_path_factory.mktemp("gguf-adapter-only")
+    adapter = Path("outputs") / "summary-lora-adapter"
+    shutil.copytree(page_run.workdir / adapter, workdir / adapter)
+    converter = page_run.namespace["CONVERTER_DIR"]
+    shutil.copytree(page_run.workdir / converter, workdir / converter)
+    cells = {c.name: c for c in page_cells(PAGE)}
+    namespace: dict = {"__name__": "__main__"}
+    generations: list = []
+    output = run_cells([cells[name] for name in ADAPTER_ONLY_CELLS], namespace, workdir, generations)
+    return PageRun(workdir, namespace, output, generations)

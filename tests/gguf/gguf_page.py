@@ -22,7 +22,7 @@ def sample_constants() -> dict:
     """INSTRUCTION and TEXT as the page's cell writes them (read, not imported: the cell needs a model)."""
     import ast
 
-    source = (SNIPPETS / "gguf" / "run_llama_cpp.py").read_text(encoding="utf-8")
+    source = (SNIPPETS / "gguf" / "sample_prompt.py").read_text(encoding="utf-8")
     found = {}
     for node in ast.parse(source).body:
         if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
@@ -75,8 +75,19 @@ def train_adapter(folder: Path, prompt: str, answer: str, steps: int = 80) -> No
     tokenizer.save_pretrained(folder)
 
 
-def merge_as_the_handson_does(workdir: Path, adapter_dir: Path) -> None:
-    """The hands-on's merge cell itself (24 GB tab: bf16), where training left its adapter."""
+def tab_dtype(variant: str) -> torch.dtype:
+    """The tab's DTYPE, as its load_model cell sets it (bf16 on the 24 GB tab, fp16 on the T4 tab)."""
+    import ast
+
+    source = project.cell("load_model", variant).source()[1]
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == ["DTYPE"]:
+            return getattr(torch, node.value.attr)
+    raise AssertionError(f"{variant}: no DTYPE")
+
+
+def merge_as_the_handson_does(workdir: Path, adapter_dir: Path, variant: str = project.VARIANTS[0]) -> None:
+    """The hands-on's merge cell itself, with the tab's DTYPE, where training left its adapter."""
     from transformers import AutoTokenizer
 
     namespace = {
@@ -85,11 +96,11 @@ def merge_as_the_handson_does(workdir: Path, adapter_dir: Path) -> None:
         "trainer": None,  # the cell frees them first
         "MODEL_ID": standin.MODEL_ID,
         "ADAPTER_DIR": adapter_dir,
-        "DTYPE": torch.bfloat16,
+        "DTYPE": tab_dtype(variant),
         "tokenizer": AutoTokenizer.from_pretrained(standin.MODEL_ID),
     }
     with contextlib.chdir(workdir), contextlib.redirect_stdout(io.StringIO()):
-        project.cell("merge", project.VARIANTS[0]).run(namespace)
+        project.cell("merge", variant).run(namespace)
 
 
 @dataclass
@@ -97,14 +108,61 @@ class PageRun:
     workdir: Path
     namespace: dict
     output: str
+    generations: list  # each llama.cpp generation the page asked for: the model file and the arguments
 
     def path(self, name: str) -> Path:
         return self.workdir / self.namespace[name]
 
+    def kept(self, name: str) -> Path:
+        """A 16-bit GGUF the page deleted after quantizing it, as it was (gguf_report.keep_quantize_inputs)."""
+        return self.workdir / KEPT / self.namespace[name].name
 
-def run_cells(cells: list[Cell], namespace: dict, workdir: Path) -> str:
+
+KEPT = "kept-16bit"  # where the tests keep the 16-bit GGUFs that the page deletes once quantized
+
+# The cells a learner without a merged model runs (the page's 1, the functions of 2 and 3, then 5).
+ADAPTER_ONLY_CELLS = [
+    "output_dir",
+    "load_tokenizer",
+    "prompt_format",
+    "get_converter",
+    "sample_prompt",
+    "convert",
+    "quantize",
+    "adapter",
+]
+
+
+@contextlib.contextmanager
+def recording_generations(calls: list):
+    """While active, each ``Llama(...)(prompt, ...)`` call is recorded (model, LoRA, context, arguments), then run."""
+    from llama_cpp import Llama
+
+    original = Llama.__call__
+
+    def recording(self, prompt, *args, **kwargs):
+        calls.append(
+            {"model_path": self.model_path, "lora_path": self.lora_path, "n_ctx": self.n_ctx(), "args": args, **kwargs}
+        )
+        return original(self, prompt, *args, **kwargs)
+
+    Llama.__call__ = recording
+    try:
+        yield calls
+    finally:
+        Llama.__call__ = original
+
+
+def run_cells(cells: list[Cell], namespace: dict, workdir: Path, generations: list | None = None) -> str:
+    import gguf_report
+
     out = io.StringIO()
-    with contextlib.chdir(workdir), contextlib.redirect_stdout(out):
+    with (
+        contextlib.chdir(workdir),
+        contextlib.redirect_stdout(out),
+        gguf_report.keep_quantize_inputs(workdir / KEPT),
+        recording_generations([] if generations is None else generations),
+    ):
         for cell in cells:
             cell.run(namespace)
     return out.getvalue()

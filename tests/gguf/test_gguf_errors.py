@@ -19,7 +19,7 @@ from project import page_cells
 def test_convert_cell_without_the_merged_model_says_to_merge_first(page_run, tmp_path):
     namespace = dict(page_run.namespace)
     namespace["CONVERTER_DIR"] = page_run.path("CONVERTER_DIR")
-    cell = next(c for c in page_cells(PAGE) if c.name == "convert")
+    cell = next(c for c in page_cells(PAGE) if c.name == "convert_merged")
     with pytest.raises(RuntimeError) as error:
         run_cells([cell], namespace, tmp_path)  # a new runtime: outputs/ is gone
     message = str(error.value)
@@ -38,6 +38,24 @@ def test_an_adapter_folder_is_not_a_model(page_run):
 def test_an_empty_folder_is_not_a_model(page_run, tmp_path):
     with pytest.raises(RuntimeError, match="モデル（config.json と \\*.safetensors）がありません"):
         page_run.namespace["convert_model"](tmp_path, tmp_path / "x.gguf")
+
+
+def test_too_little_disk_stops_before_writing(page_run, tmp_path, monkeypatch):
+    """The 16-bit GGUF is about as large as all the 16-bit weight files together (a 7B has several)."""
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "config.json").write_text("{}")
+    for shard in ("model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"):
+        (model / shard).write_bytes(b"\0" * 1_000_000)  # 2 MB in all
+    free = 1_500_000  # more than one shard, less than both
+    real = shutil.disk_usage
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: real(path)._replace(free=free))
+    with pytest.raises(RuntimeError) as error:
+        page_run.namespace["convert_model"](model, tmp_path / "x.gguf")
+    message = str(error.value)
+    assert message.startswith("x.gguf（約 0.0 GB）を書くには、ディスクの空きが足りません（空き 0.0 GB）。"), message
+    assert "要らなくなったファイル（前に作った GGUF など）を消してから" in message
+    assert not (tmp_path / "x.gguf").exists()
 
 
 def test_a_model_the_converter_cannot_read_shows_the_converters_last_words(page_run, tmp_path):
@@ -76,7 +94,7 @@ def test_a_broken_adapter_shows_the_converters_last_words(page_run, tmp_path):
 def test_an_unknown_quantization_lists_the_ones_to_choose(page_run, tmp_path):
     ns = page_run.namespace
     with pytest.raises(ValueError) as error:
-        ns["quantize"](page_run.path("BF16_GGUF"), tmp_path / "x.gguf", "Q4_K_X")
+        ns["quantize"](page_run.kept("GGUF_16BIT"), tmp_path / "x.gguf", "Q4_K_X")
     assert str(error.value) == (
         "量子化の種類 'Q4_K_X' には対応していません。Q4_K_M, Q5_K_M, Q8_0 のどれかを指定してください。"
     )

@@ -6,6 +6,7 @@ import shutil
 
 import gguf_report
 import project
+from gguf_page import PAGE
 from project import DATA
 
 
@@ -17,6 +18,9 @@ def test_committed_sizes_and_modelfile_are_current(page_run, tmp_path):
         "run: python tools/gguf_report.py"
     )
     assert (DATA / "gguf-modelfile.txt").read_text(encoding="utf-8") == result["modelfile"]
+    assert (DATA / "gguf-disk.md").read_text(encoding="utf-8") == gguf_report.render_disk(result)
+    page = PAGE.read_text(encoding="utf-8")
+    assert '--8<-- "data/gguf-sizes.md"' in page and '--8<-- "data/gguf-disk.md"' in page
 
     # The twin's widths let llama.cpp use its k-quants (no fallback types): the mix is Q4_K_M's own.
     _, q4_types = result["Q4_K_M"]

@@ -36,9 +36,16 @@ def install_command() -> str:
     return "```bash\n" + pip_install(project.pip_requirements(NOT_IN_NOTEBOOK_INSTALL)) + "\n```\n"
 
 
+# How the GGUF page builds llama.cpp, the same build as README's GGUF test command (tests/gguf/ checks):
+# code for any x86-64 CPU with AVX2 rather than for the building machine's own (docs/gguf.md says why).
+GGUF_CMAKE_ARGS = "-DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF"
+
+
 def gguf_install_command() -> str:
-    """The GGUF page's install command: pyproject's gguf extra (llama-cpp-python and what its converter needs)."""
-    return "```bash\n" + pip_install([f'"{n}=={v}"' for n, v in project.pins("gguf").items()]) + "\n```\n"
+    """The GGUF page's install command: pyproject's gguf extra (llama-cpp-python and what its converter needs),
+    built the way the tests build it (GGUF_CMAKE_ARGS)."""
+    pins = [f'"{n}=={v}"' for n, v in project.pins("gguf").items()]
+    return f'```bash\nCMAKE_ARGS="{GGUF_CMAKE_ARGS}" ' + pip_install(pins) + "\n```\n"
 
 
 def script_install_command() -> str:
