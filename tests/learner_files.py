@@ -1,6 +1,6 @@
 """What a learner gets, and two things it must never hold.
 
-A learner gets the built site, the notebook and the standalone script (tests/tools/build_forms.py
+A learner gets the built site, the notebook and the standalone script (tools/build_forms.py
 generates both; the site serves them too). None of them may hold
 
 - a link that leads nowhere: a placeholder (``OWNER``) or a local or example address (127.0.0.1,

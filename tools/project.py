@@ -46,7 +46,7 @@ ESTIMATOR = SNIPPETS / "concepts" / "memory-and-time" / "estimator.py"
 VARIANTS = tuple(sorted(p.name for p in HANDSON_SNIPPETS.iterdir() if p.is_dir() and not p.name.startswith("_")))
 NOTEBOOK_VARIANT = "qlora_t4"  # Colab's free T4 runs it; QLoRA also runs on every larger GPU
 SCRIPT_DEFAULT_VARIANT = "lora_bf16"  # the page's first tab; GPU servers usually have 24 GB or more
-NOT_IN_NOTEBOOK_INSTALL = {"torch"}  # Colab ships a CUDA build of torch: keep it (FACTS 7)
+NOT_IN_NOTEBOOK_INSTALL = {"torch"}  # Colab ships a CUDA build of torch: reinstalling it costs minutes and GBs
 
 DATA_INCLUDES = f"{DATA.relative_to(DOCS).as_posix()}/"  # --8<-- "data/x.md": docs/data/x.md
 RENDERED_INCLUDES = "rendered/"  # --8<-- "rendered/x.md" is made by the build (tools/site_build/rendered.py)
@@ -210,17 +210,17 @@ def load_estimator():
 
 
 def seven_b_config():
-    """The 7B model's shape exactly as the memory page's snippet writes it (weights are never loaded)."""
+    """The 7B model's shape exactly as the memory page's snippet writes it: the keywords of its
+    ``config = MistralConfig(...)`` call, read from the file (weights are never loaded)."""
     from transformers import MistralConfig
 
-    source = (ESTIMATOR.parent / "gpu_fit.py").read_text(encoding="utf-8")
-    namespace: dict = {}
-    exec(
-        source[source.index("config = MistralConfig(") : source.index("arch = ")],
-        {"MistralConfig": MistralConfig},
-        namespace,
-    )
-    return namespace["config"]
+    tree = ast.parse((ESTIMATOR.parent / "gpu_fit.py").read_text(encoding="utf-8"))
+    (call,) = [
+        node.value
+        for node in tree.body
+        if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == ["config"]
+    ]
+    return MistralConfig(**{keyword.arg: ast.literal_eval(keyword.value) for keyword in call.keywords})
 
 
 @cache
