@@ -81,7 +81,7 @@ def log_problem(log: Path) -> str | None:
     headings = [row for row in log.read_text(encoding="utf-8").splitlines() if row.startswith("## ")]
     if headings and headings[-1] == LOG_HEADING:
         return None
-    return f"{log} の最後の節が「{LOG_HEADING[3:]}」ではないので、追記しません。その節をファイルの最後に戻してください。"
+    return f"{log} の最後の節が「{LOG_HEADING[3:]}」ではないので、追記しません。その節を最後に戻してください。"
 
 
 def append_to_log(line: str, log: Path | None = None) -> None:
