@@ -97,7 +97,7 @@ def append_to_log(line: str, log: Path | None = None) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=1, help="how many runs, one after the other (default 1)")
-    parser.add_argument("--log", action="store_true", help=f"also append each line to {LOG.relative_to(project.ROOT)}")
+    parser.add_argument("--log", action="store_true", help="also append each line to tools/measurements.md")
     args, pytest_args = parser.parse_known_args(argv)
     if args.log and (problem := log_problem(LOG)):  # before the runs, not after minutes of them
         print(problem, file=sys.stderr)
