@@ -1,6 +1,6 @@
 """tools/gpu_check.py and tools/gpu_wheels.py: the GPU truth run, kept ready on a machine without a GPU.
 
-The GPU part itself runs only on a GPU (README: 「GPU での確認」). Here: its dry mode end to end (everything before
+The GPU part itself runs only on a GPU (.github/CONTRIBUTING.md: 「GPU での確認」). Here: its dry mode end to end (everything before
 the GPU work, in this process, on the session's stand-in Hub), its messages without CUDA and without the wheels,
 the stand-in for MeCab's dictionary, that each check still names a CPU test that exists, and the wheels' repacking
 and the device call.

@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"最新版では {len(failed)} 件のテストが失敗します。ピンはまだ上げられません。")
     elif behind:
         print(  # torch and other KEEP_PINNED packages are never in this list: they were not tried
-            f"最新版でもテストは通ります。上げられるピン: {', '.join(behind)}（README の「バージョンを上げるとき」の手順で）。"
+            f"最新版でもテストは通ります。上げられるピン: {', '.join(behind)}（.github/CONTRIBUTING.md の「バージョンを上げるとき」の手順で）。"
         )
     else:
         print("すべてのピンが最新版で、テストも通ります。")

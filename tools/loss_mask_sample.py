@@ -92,7 +92,7 @@ def include(printed: str, shown: str) -> str:
 def main() -> int:
     for path in (DEFAULT_DATA, DEFAULT_TOKENIZER / "tokenizer.json"):
         if not path.exists():
-            print(f"実データがありません: {path}（README の「実データの数字」）", file=sys.stderr)
+            print(f"実データがありません: {path}（.github/CONTRIBUTING.md の「実データの数字」）", file=sys.stderr)
             return 1
     namespace, _, _ = run_cells(DEFAULT_DATA, DEFAULT_TOKENIZER)
     OUT.write_text(include(*outputs(namespace)), encoding="utf-8")

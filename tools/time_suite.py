@@ -1,6 +1,6 @@
-"""Time the whole test suite the way README's 「時間の予算と計測結果」 records it (not collected by pytest).
+"""Time the whole test suite the way tools/measurements.md records it (not collected by pytest).
 
-    .venv/bin/python tools/time_suite.py [--runs N] [pytest arguments...]
+    .venv/bin/python tools/time_suite.py [--runs N] [--log] [pytest arguments...]
 
 Each run first measures how fast the machine is right now, with a "speed probe": one thread, the mean of
 5 bf16 ``torch.mm`` of 4096x64 by 64x32000 (the shape of the stand-in's output layer over a batch;
@@ -8,6 +8,8 @@ smaller is faster). The speed of the VM this project is developed on drifts by 2
 hour, so a suite time means little without it. Then it runs ``python -m pytest`` (with the arguments
 given) and prints one line a run: time, commit, probe, wall time, the CPU time of pytest and everything
 it waited for (user + sys), and pytest's last line. The machine should be otherwise idle.
+With ``--log``, each line is also appended to the last section of tools/measurements.md, the log of
+measurements (.github/CONTRIBUTING.md, 「時間の予算」).
 """
 
 from __future__ import annotations
@@ -18,8 +20,12 @@ import resource
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import project
+
+LOG = project.ROOT / "tools" / "measurements.md"
+LOG_HEADING = "## time_suite.py の記録"  # the log's last section: --log appends there
 
 PROBE = """
 import time, torch
@@ -70,12 +76,37 @@ def time_once(pytest_args: list[str]) -> str:
     return f"{when} {commit()} probe {probe:.3f} s  wall {wall:.1f} s  cpu {cpu:.1f} s  | {summary}"
 
 
+def log_problem(log: Path) -> str | None:
+    """Why --log cannot append to this file, in Japanese; None when its last section is the time_suite one."""
+    headings = [row for row in log.read_text(encoding="utf-8").splitlines() if row.startswith("## ")]
+    if headings and headings[-1] == LOG_HEADING:
+        return None
+    return f"{log} の最後の節が「{LOG_HEADING[3:]}」ではないので、追記しません。その節を最後に戻してください。"
+
+
+def append_to_log(line: str, log: Path | None = None) -> None:
+    """Add one run's line as a list item at the end of the log (checked by log_problem first)."""
+    log = log or LOG
+    if problem := log_problem(log):
+        raise SystemExit(problem)
+    text = log.read_text(encoding="utf-8").rstrip("\n")
+    blank = "" if text.splitlines()[-1].startswith("- ") else "\n"  # a list starts after a blank line
+    log.write_text(f"{text}\n{blank}- `{line}`\n", encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=1, help="how many runs, one after the other (default 1)")
+    parser.add_argument("--log", action="store_true", help="also append each line to tools/measurements.md")
     args, pytest_args = parser.parse_known_args(argv)
+    if args.log and (problem := log_problem(LOG)):  # before the runs, not after minutes of them
+        print(problem, file=sys.stderr)
+        return 1
     for _ in range(args.runs):
-        print(time_once(pytest_args), flush=True)
+        line = time_once(pytest_args)
+        print(line, flush=True)
+        if args.log:
+            append_to_log(line)
     return 0
 
 

@@ -1,7 +1,7 @@
 """Every page of the site weighs at most 1 MB (1,000,000 bytes, uncompressed): the bytes of all the
 responses of one page load with an empty cache, counted in the browser (tests/browser/page_weight.py).
 
-What keeps the pages light (README, 「ページの重さ」): diagrams and formulas drawn ahead of time
+What keeps the pages light (.github/CONTRIBUTING.md, 「ページの重さ」): diagrams and formulas drawn ahead of time
 (tools/site_build/prerendered.py, no mermaid.js or KaTeX script), KaTeX's stylesheet only on pages
 with math, the search index in UTF-8 and the unused part of JupyterLab's stylesheet left out
 (tools/site_build/lighter_pages.py).

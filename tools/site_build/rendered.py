@@ -179,7 +179,7 @@ def versions_page() -> str:
         "## 新しいバージョンが出たら {#newer-releases}",
         "",
         "ライブラリの新しいリリースでハンズオンが動くかどうかは、リポジトリの `tools/check_drift.py` で確かめています"
-        "（手順は README の「バージョンを上げるとき」）。"
+        "（手順はリポジトリの .github/CONTRIBUTING.md の「バージョンを上げるとき」）。"
         "上の表より新しいバージョンを使うときは、エラーが出たら [困ったときは](concepts/troubleshooting.md) も見てください。",
         "",
     ]
