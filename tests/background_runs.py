@@ -188,10 +188,10 @@ def _notebook(out: Path) -> None:
     new = nbformat.v4.new_code_cell
     cells = [new(PREAMBLE)]
     for cell in nb.cells:
-        if cell.get("id") == "merge":
+        if cell.get("id") == project.snapshot_cell("trained"):
             cells.append(new(BEFORE_MERGE))
         cells.append(cell)
-        if cell.get("id") == f"{project.NOTEBOOK_VARIANT}-load_model":
+        if cell.get("id") == f"{project.NOTEBOOK_VARIANT}-{project.snapshot_cell('base-weights')}":
             cells.append(new(AFTER_LOAD_MODEL))
     nb.cells = [*cells, new(REPORT)]
     workdir = out / "work"

@@ -72,9 +72,9 @@ def handson(request, hub, tmp_path_factory) -> HandsonRun:
         recorder.install(monkeypatch)
         generation.install(monkeypatch)
         for cell in cells_for(variant):
-            if cell.name == "merge":  # the merge cell deletes the trainer to free GPU memory
+            if cell.name == project.snapshot_cell("trained"):  # the merge cell lets the trainer go
                 captured["trainer"] = namespace["trainer"]
-            if cell.name == "trainer":  # what a rerun of the training cells starts from (the resume test)
+            if cell.name == project.snapshot_cell("training-inputs"):  # a rerun starts here (the resume test)
                 captured["before_train"] = {
                     **namespace,
                     "model": copy.deepcopy(namespace["model"]),
@@ -82,7 +82,7 @@ def handson(request, hub, tmp_path_factory) -> HandsonRun:
                 }
                 captured["rng"] = torch.get_rng_state()
             cell.run(namespace)
-            if cell.name == "load_model":
+            if cell.name == project.snapshot_cell("base-weights"):
                 captured["base_state"] = {k: v.detach().clone() for k, v in namespace["model"].state_dict().items()}
     return HandsonRun(
         variant,

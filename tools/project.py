@@ -108,6 +108,48 @@ def cell(name: str, variant: str | None = None) -> Cell:
     return next(c for c in pool if c.name == name)
 
 
+@dataclass(frozen=True)
+class CellRole:
+    """What the house does around one hands-on cell (the cell's code is the page's, unchanged)."""
+
+    main_only: bool = False  # under ``accelerate launch`` only the main process runs it (demos, saving, uploading)
+    flag: str | None = None  # the script runs it only when this command-line flag is given
+    adjusted: bool = False  # the script's runtime adjusts what it leaves (tools/script_runtime.py)
+    real_data: bool = False  # tools/real_data.py runs it on the real data (the report's steps 0-3)
+    snapshot: str | None = None  # the test runs keep something around it (the names below)
+
+
+# The only list of cell names outside the page: the forms, the report and the test runs read it.
+CELL_ROLES = {
+    "check_gpu": CellRole(main_only=True),
+    "output_dir": CellRole(real_data=True),
+    "load_tokenizer": CellRole(real_data=True),
+    "load_model": CellRole(snapshot="base-weights"),  # after it: the weights that must never change
+    "prepare_dataset": CellRole(real_data=True),
+    "prompt_format": CellRole(real_data=True),
+    "max_length": CellRole(real_data=True),
+    "before_training": CellRole(main_only=True),
+    "training_args": CellRole(adjusted=True),
+    "trainer": CellRole(snapshot="training-inputs"),  # before it: what a rerun of training starts from
+    "plot_loss": CellRole(main_only=True, adjusted=True),
+    "doctor_saved": CellRole(main_only=True),
+    "after_training": CellRole(main_only=True),
+    "rouge": CellRole(main_only=True),
+    "evaluate": CellRole(main_only=True),
+    "save_adapter": CellRole(main_only=True),
+    "merge": CellRole(main_only=True, snapshot="trained"),  # before it: the trainer, which the merge lets go
+    "push_to_hub": CellRole(main_only=True, flag="push"),
+}
+def cells_with(**role) -> list[str]:
+    """The names of the cells whose role has these values, in page order (``cells_with(real_data=True)``)."""
+    return [name for name, r in CELL_ROLES.items() if all(getattr(r, key) == value for key, value in role.items())]
+
+
+def snapshot_cell(snapshot: str) -> str:
+    (name,) = cells_with(snapshot=snapshot)
+    return name
+
+
 def code_pages() -> list[Path]:
     """Pages that embed snippet code (every one of them runs in the tests)."""
     return [

@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 import standin
-from project import ROOT, VARIANTS, cell
+from project import ROOT, VARIANTS, cell, cells_with
 
 # huggingface_hub reads these when it is imported: set them before anything imports it.
 HF_HOME = Path(tempfile.mkdtemp(prefix="real-data-"))
@@ -36,7 +36,7 @@ def run_cells(data: Path, tokenizer_dir: Path) -> tuple[dict, dict[str, str], di
     namespace: dict = {"__name__": "__main__"}
     printed = {}
     os.chdir(HF_HOME)  # the output_dir cell makes ./outputs
-    for name in ("output_dir", "load_tokenizer", "prepare_dataset", "prompt_format", "max_length"):
+    for name in cells_with(real_data=True):
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
             cell(name).run(namespace)

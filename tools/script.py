@@ -12,22 +12,11 @@ import json
 
 import project
 
-# Where each cell runs under ``accelerate launch``: on every process, or on the main process only
-# (demos, saving, merging and uploading; DDP keeps the same weights on every process).
-MAIN_ONLY = {
-    "check_gpu",
-    "before_training",
-    "plot_loss",
-    "doctor_saved",
-    "after_training",
-    "rouge",
-    "evaluate",
-    "save_adapter",
-    "merge",
-    "push_to_hub",
-}
-OPT_IN = {"push_to_hub": "push"}  # cells that run only when their command-line flag is given
-AFTER_CELL = {"training_args", "plot_loss"}  # the runtime adjusts their results (tools/script_runtime.py)
+# Where each cell runs under ``accelerate launch`` (every process, or the main one), which cells need a flag,
+# and which the runtime adjusts: project.CELL_ROLES.
+MAIN_ONLY = set(project.cells_with(main_only=True))
+OPT_IN = {name: role.flag for name, role in project.CELL_ROLES.items() if role.flag}
+AFTER_CELL = set(project.cells_with(adjusted=True))
 RUNTIME = project.ROOT / "tools" / "script_runtime.py"
 GENERATED_NOTE = (
     "python tools/build_forms.py が生成したファイルです。直接編集せず、元のファイルを直して生成し直してください。"
@@ -56,10 +45,10 @@ def as_raw_string(source: str, where: str) -> str:
 def cells() -> str:
     labels = project.tab_labels()
     names = {cell.name for cell in project.page_cells()}
-    unknown = (MAIN_ONLY | set(OPT_IN) | AFTER_CELL) - names
+    unknown = set(project.CELL_ROLES) - names
     if unknown:
         raise SystemExit(
-            f"tools/script.py が知っているセル {sorted(unknown)} がページにありません。MAIN_ONLY などを直してください"
+            f"tools/project.py の CELL_ROLES のセル {sorted(unknown)} がページにありません。CELL_ROLES を直してください"
         )
     entries = []
     for cell in project.page_cells():  # every variant's cells, in page order; the script picks one variant
