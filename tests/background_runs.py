@@ -44,13 +44,10 @@ TEXTLINT_COMMAND = [
     str(TEXTLINT_SAMPLE),
 ]  # fmt: skip
 
-# Which tests need which run (node ids start with these). They run last (tests/conftest.py), when
-# the runs, started at the beginning, are done or nearly so.
-NEEDED_BY = {
-    "notebook": ("tests/test_forms.py::test_notebook",),
-    "ddp": ("tests/test_forms.py::test_two_processes",),
-    "textlint": ("tests/textlint/",),
-}
+# Which fixture waits for which run: a selected test that uses the fixture starts the run right after
+# collection, and runs last (tests/conftest.py), when the run is done or nearly so. Renaming a test
+# changes nothing here; renaming a fixture fails loudly (tests/test_site.py checks the fixtures exist).
+NEEDED_BY = {"notebook": "notebook_run", "ddp": "ddp_run", "textlint": "textlint_problems"}
 # The site's address and repository (mkdocs.yml reads them from these variables; see README).
 URL_VARIABLES = ("REPO_URL", "SITE_URL")
 
@@ -247,9 +244,13 @@ RUNS = {"notebook": _notebook, "ddp": _ddp}
 ON_THEIR_OWN = {"textlint": _textlint, "local_site": _local_site}
 
 
-def start_for(node_ids: list[str]) -> None:
-    """Start every run that one of these tests needs (once per session)."""
-    start([name for name, prefixes in NEEDED_BY.items() if any(i.startswith(prefixes) for i in node_ids)])
+def start_for(items: list) -> None:
+    """Start every run that one of these pytest items needs (once per session)."""
+    start([name for name, fixture in NEEDED_BY.items() if any(fixture in fixtures(item) for item in items)])
+
+
+def fixtures(item) -> tuple[str, ...]:
+    return tuple(getattr(item, "fixturenames", ()))
 
 
 def start(needed: list[str]) -> None:
@@ -269,8 +270,8 @@ def start(needed: list[str]) -> None:
         _run_in_order(runs)
 
 
-def waits_for_a_run(node_id: str) -> bool:
-    return any(node_id.startswith(prefixes) for prefixes in NEEDED_BY.values())
+def waits_for_a_run(item) -> bool:
+    return any(fixture in fixtures(item) for fixture in NEEDED_BY.values())
 
 
 def stop_all() -> None:

@@ -42,7 +42,7 @@ def hub() -> Path:
 
 def pytest_collection_modifyitems(config, items):
     """The tests that wait for a background run go last; everything else runs meanwhile."""
-    items.sort(key=lambda item: background_runs.waits_for_a_run(item.nodeid))  # stable: order kept otherwise
+    items.sort(key=background_runs.waits_for_a_run)  # stable: order kept otherwise
 
 
 def pytest_collection_finish(session):
@@ -53,8 +53,8 @@ def pytest_collection_finish(session):
     sys.modules (coverage 7.17, coveragepy issue 2247). A thread started at session start made the
     collection fail now and then with ``KeyError: 'learner_files'``.
     """
-    background_runs.start_for([item.nodeid for item in session.items])
-    if any("local_site" in getattr(item, "fixturenames", ()) for item in session.items):
+    background_runs.start_for(session.items)
+    if any("local_site" in background_runs.fixtures(item) for item in session.items):
         background_runs.start(["local_site"])  # the build; the fixture waits for it
     # The modules the tests use are imported now. The garbage collector walked all their objects on each
     # full pass (22 passes, 8.4 s of this process's CPU in a whole run): leave them out of its passes, and

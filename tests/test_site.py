@@ -99,3 +99,17 @@ def test_time_suite_log_appends_each_line_to_the_measurements_log(tmp_path, monk
     log.write_text(real + "\n## 別の節\n", encoding="utf-8")
     assert time_suite.main(["--log"]) == 1
     assert "最後の節" in capsys.readouterr().err and log.read_text(encoding="utf-8") == real + "\n## 別の節\n"
+
+
+def test_every_background_run_is_waited_for_by_a_fixture_that_exists():
+    """A run starts only when a selected test uses its fixture: a renamed fixture would silently lose its run."""
+    import re
+
+    import background_runs
+    from project import TESTS
+
+    sources = "\n".join(path.read_text(encoding="utf-8") for path in TESTS.rglob("test_*.py"))
+    for run, fixture in background_runs.NEEDED_BY.items():
+        assert re.search(rf"^def {fixture}\(", sources, re.M), f"no fixture {fixture} waits for the run {run}"
+        assert f'background_runs.wait("{run}"' in sources
+        assert re.search(rf"^def test_\w+\([^)]*\b{fixture}\b", sources, re.M), f"no test uses {fixture}"

@@ -19,7 +19,7 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
 @pytest.fixture(scope="module")
-def problems() -> list[str]:
+def textlint_problems() -> list[str]:
     """textlint's findings (one line each: path:line:column: message [Error/rule])."""
     if not TEXTLINT.exists():
         reason = f"textlint is not installed (run: npm ci --prefix {TEXTLINT_DIR.relative_to(ROOT)})"
@@ -37,13 +37,13 @@ def problems() -> list[str]:
     return findings
 
 
-def test_every_page_passes_the_japanese_writing_checks(problems):
-    in_docs = [line.replace(str(DOCS) + "/", "docs/") for line in problems if line.startswith(str(DOCS))]
+def test_every_page_passes_the_japanese_writing_checks(textlint_problems):
+    in_docs = [line.replace(str(DOCS) + "/", "docs/") for line in textlint_problems if line.startswith(str(DOCS))]
     assert in_docs == [], "textlint found problems (fix the prose):\n" + "\n".join(in_docs)
 
 
-def test_the_checks_are_switched_on(problems):
+def test_the_checks_are_switched_on(textlint_problems):
     """The sample page that breaks the rules is flagged: the config really checks prose."""
-    flagged = "\n".join(line for line in problems if line.startswith(str(TEXTLINT_SAMPLE)))
+    flagged = "\n".join(line for line in textlint_problems if line.startswith(str(TEXTLINT_SAMPLE)))
     assert "no-mix-dearu-desumasu" in flagged, flagged  # である in a です・ます page
     assert "sentence-length" in flagged, flagged  # a sentence over 120 characters
