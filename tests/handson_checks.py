@@ -56,3 +56,25 @@ def saved_adapter_dtypes(adapter_dir: Path) -> set[torch.dtype]:
     from safetensors.torch import load_file
 
     return {value.dtype for value in load_file(adapter_dir / "adapter_model.safetensors").values()}
+
+
+class UpdateCounter:
+    """Counts the optimizer updates of one ``train()`` call (added to a trainer a cell built), and notes the
+    type the first q_proj LoRA layer computes in (fp16 under autocast, as on a GPU)."""
+
+    def __init__(self):
+        from transformers import TrainerCallback
+
+        counter = self
+
+        class Callback(TrainerCallback):
+            def on_train_begin(self, args, state, control, model=None, **kwargs):
+                lora_a = next(m for name, m in model.named_modules() if name.endswith("q_proj.lora_A.default"))
+                lora_a.register_forward_hook(lambda module, inputs, output: counter.dtypes.add(output.dtype))
+
+            def on_step_end(self, args, state, control, **kwargs):
+                counter.steps.append(state.global_step)
+
+        self.steps: list[int] = []
+        self.dtypes: set[torch.dtype] = set()
+        self.callback = Callback()

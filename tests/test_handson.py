@@ -23,7 +23,7 @@ import pytest
 import torch
 
 import standin
-from handson_checks import base_name, check_merged_model, saved_adapter_dtypes
+from handson_checks import UpdateCounter, base_name, check_merged_model, saved_adapter_dtypes
 import project
 from project import VARIANTS, cells_for
 
@@ -365,18 +365,16 @@ def test_training_resumes_after_a_disconnect(handson, tmp_path, monkeypatch, cap
     monkeypatch.setattr(transformers.Trainer, "_save_checkpoint", original_save)
     capsys.readouterr()
     # After a reconnect the learner runs every cell again; those before the trainer give the same state here.
-    updates = []
+    updates = UpdateCounter()
     for cell in training:
         cell.run(namespace)
         if cell.name == "trainer":  # count what this run does (a fresh run would also end at step 2)
-            namespace["trainer"].add_callback(type("Count", (transformers.TrainerCallback,), {
-                "on_step_end": lambda self, args, state, control, **kw: updates.append(state.global_step)
-            })())  # fmt: skip
+            namespace["trainer"].add_callback(updates.callback)
     out = capsys.readouterr().out
     assert "途中経過 outputs/checkpoints/checkpoint-1 から再開します。" in out
     resumed = namespace["trainer"]
     assert resumed.state.global_step == handson.trainer.state.global_step == 2
-    assert updates == [2]  # only the update that was left
+    assert updates.steps == [2]  # only the update that was left
 
     reference = {n: p for n, p in handson.trainer.model.named_parameters() if p.requires_grad}
     weights = {n: p for n, p in resumed.model.named_parameters() if p.requires_grad}

@@ -24,6 +24,7 @@ import pytest
 import torch
 
 import standin
+from handson_checks import UpdateCounter
 from project import cell
 
 ROWS = [r for r in standin.sample_rows() if standin.sample_roles()[r["index"]] == "trained"][:4]
@@ -39,28 +40,6 @@ def run(name: str, namespace: dict, variant: str | None = "qlora_t4") -> str:
 
 def trainable(model) -> dict[str, torch.Tensor]:
     return {name: p.detach().clone() for name, p in model.named_parameters() if p.requires_grad}
-
-
-class UpdateCounter:
-    """Counts the optimizer updates of one ``train()`` call (added to a trainer the cell built), and notes
-    the type a LoRA layer computes in (fp16 under autocast, as on a GPU)."""
-
-    def __init__(self):
-        from transformers import TrainerCallback
-
-        counter = self
-
-        class Callback(TrainerCallback):
-            def on_train_begin(self, args, state, control, model=None, **kwargs):
-                lora_a = next(m for name, m in model.named_modules() if name.endswith("q_proj.lora_A.default"))
-                lora_a.register_forward_hook(lambda module, inputs, output: counter.dtypes.add(output.dtype))
-
-            def on_step_end(self, args, state, control, **kwargs):
-                counter.steps.append(state.global_step)
-
-        self.steps: list[int] = []
-        self.dtypes: set[torch.dtype] = set()
-        self.callback = Callback()
 
 
 class Disconnect(Exception):
@@ -235,6 +214,17 @@ def test_bf16_adapters_under_fp16_stop_before_training_and_would_crash_as_on_a_t
     assert old.state.global_step == 0
 
 
+def train_cell_choice(checkpoint_dir: Path) -> tuple[str, list]:
+    """The train cell alone: what it prints, and what a stand-in trainer was asked to resume from."""
+    asked = []
+    namespace = {
+        "__name__": "__main__",
+        "training_args": SimpleNamespace(output_dir=str(checkpoint_dir)),
+        "trainer": SimpleNamespace(train=lambda resume_from_checkpoint: asked.append(resume_from_checkpoint)),
+    }
+    return run("train", namespace, None), asked
+
+
 def test_with_only_torn_checkpoints_training_starts_over_and_says_so(tmp_path):
     """The train cell's choice alone (a stand-in trainer records what it was asked to resume from)."""
     for step, files in ((20, ["adapter_model.safetensors"]), (40, [])):
@@ -242,13 +232,7 @@ def test_with_only_torn_checkpoints_training_starts_over_and_says_so(tmp_path):
         for name in files:
             (tmp_path / f"checkpoint-{step}" / name).write_bytes(b"")
     (tmp_path / "checkpoint-notes").mkdir()  # not a checkpoint: ignored
-    asked = []
-    namespace = {
-        "__name__": "__main__",
-        "training_args": SimpleNamespace(output_dir=str(tmp_path)),
-        "trainer": SimpleNamespace(train=lambda resume_from_checkpoint: asked.append(resume_from_checkpoint)),
-    }
-    out = run("train", namespace, None)
+    out, asked = train_cell_choice(tmp_path)
     assert asked == [None]
     lines = out.splitlines()
     assert lines[0].startswith(f"途中経過 {tmp_path}/checkpoint-40 は保存の途中で切れているので使いません（adapter_model")
@@ -262,11 +246,6 @@ def test_the_newest_checkpoint_is_chosen_by_its_number_not_its_name(tmp_path):
         folder.mkdir()
         for name in ("adapter_model.safetensors", "optimizer.pt", "scheduler.pt", "trainer_state.json"):
             (folder / name).write_bytes(b"")
-    asked = []
-    namespace = {
-        "__name__": "__main__",
-        "training_args": SimpleNamespace(output_dir=str(tmp_path)),
-        "trainer": SimpleNamespace(train=lambda resume_from_checkpoint: asked.append(resume_from_checkpoint)),
-    }
-    assert run("train", namespace, None) == f"途中経過 {tmp_path}/checkpoint-100 から再開します。\n"
+    out, asked = train_cell_choice(tmp_path)
+    assert out == f"途中経過 {tmp_path}/checkpoint-100 から再開します。\n"
     assert asked == [str(tmp_path / "checkpoint-100")]

@@ -59,7 +59,7 @@ def diagnose_training(state, args=None):
             )
         )
 
-    checked_norms = [(step, value) for step, value in grad_norms if not (fp16 and not math.isfinite(value))]
+    checked_norms = [(step, value) for step, value in grad_norms if not fp16 or math.isfinite(value)]  # 飛ばした更新は除きます
     broken = [(step, value) for step, value in losses + eval_losses + checked_norms if not 0 < abs(value) < math.inf]
     if broken:
         step, value = min(broken)

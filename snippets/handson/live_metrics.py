@@ -28,8 +28,8 @@ class SpeedAndMemoryCallback(TrainerCallback):
         steps_done = state.global_step - self.start_step
         seconds_left = (now - self.start) / steps_done * (state.max_steps - state.global_step)
         self.last_time, self.last_tokens = now, logs["num_tokens"]
-        extra = f"ピークメモリ {peak_memory_gib():.1f} GiB、残り約 {seconds_left / 60:.0f} 分"
         record = dict(tokens_per_second=tokens_per_second, peak_memory_gib=peak_memory_gib())
+        extra = f"ピークメモリ {record['peak_memory_gib']:.1f} GiB、残り約 {seconds_left / 60:.0f} 分"
         # fp16 では GradScaler が勾配の倍率を調整します。あふれた回は更新を飛ばし、倍率を半分にします
         scaler = getattr(optimizer, "scaler", None)
         if scaler is not None:
