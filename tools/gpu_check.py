@@ -433,8 +433,9 @@ def main(argv: list[str] | None = None) -> dict:
     versions = check_packages()
     if mode == "gpu":
         require_bitsandbytes_cuda()
-    if str(project.TESTS) not in sys.path:  # tests/handson_checks.py: the CPU tests' own checks of the saved files
-        sys.path.append(str(project.TESTS))
+    harness = str(project.TESTS / "harness")
+    if harness not in sys.path:  # tests/harness/handson_checks.py: the CPU tests' own checks of the saved files
+        sys.path.append(harness)
     import standin
 
     stand_ins = japanese_words_stand_in()

@@ -279,7 +279,7 @@ def check_training(check: Checks, ns: dict, facts: dict, cuda: bool, state: dict
     check(
         "学習の最初の更新で、学習する重みがすべて float32",
         first.get("trainable_dtypes") == ["torch.float32"],
-        "tests/test_handson.py::test_adapters_train_in_the_type_the_pages_say、FACTS 3（fp16 と GradScaler）",
+        "tests/pages/handson/test_handson_training.py::test_adapters_train_in_the_type_the_pages_say、FACTS 3（fp16 と GradScaler）",
         first.get("trainable_dtypes"),
     )
     if cuda:
@@ -307,7 +307,7 @@ def check_training(check: Checks, ns: dict, facts: dict, cuda: bool, state: dict
         first.get("prompt_masked")
         and first.get("ends_with_trained_eos")
         and min(first.get("trained_tokens", [0])) >= 2,
-        "tests/test_handson.py::test_loss_covers_only_the_summary_and_its_eos",
+        "tests/pages/handson/test_handson_data.py::test_loss_covers_only_the_summary_and_its_eos",
         first,
     )
     tokenizer = ns["tokenizer"]
@@ -322,7 +322,7 @@ def check_training(check: Checks, ns: dict, facts: dict, cuda: bool, state: dict
     check(
         "学習用データのすべての例で、損失は要約と EOS だけに掛かる",
         masked,
-        "tests/test_handson.py::test_loss_covers_only_the_summary_and_its_eos",
+        "tests/pages/handson/test_handson_data.py::test_loss_covers_only_the_summary_and_its_eos",
     )
 
     updates = state["timer"].updates
@@ -330,7 +330,7 @@ def check_training(check: Checks, ns: dict, facts: dict, cuda: bool, state: dict
     check(
         "前の確認が数えた回数だけ更新した",
         ns["preflight"]["steps"] == trainer.state.max_steps == trainer.state.global_step == len(updates),
-        "tests/test_handson.py::test_preflight_reports_what_the_trainer_prepared",
+        "tests/pages/handson/test_handson_preflight.py::test_preflight_reports_what_the_trainer_prepared",
         f"preflight {ns['preflight']['steps']}, global_step {trainer.state.global_step}",
     )
     check.observe(
@@ -343,10 +343,10 @@ def check_training(check: Checks, ns: dict, facts: dict, cuda: bool, state: dict
     check(
         "学習で LoRA の重みが動いた（B はすべて 0 でなくなった）",
         lora_b and all(v.abs().sum() > 0 for v in lora_b) and changed > 0,
-        "tests/test_handson.py::test_training_changed_only_lora_weights",
+        "tests/pages/handson/test_handson_training.py::test_training_changed_only_lora_weights",
         f"{changed} / {len(start)} 個が変化",
     )
-    check("学習する重みは LoRA だけ", all("lora_" in n for n in after), "tests/test_forms.py（trainable_all_lora）")
+    check("学習する重みは LoRA だけ", all("lora_" in n for n in after), "tests/forms/test_notebook_run.py（trainable_all_lora）")
     base_now = {strip_peft(n): v for n, v in trainer.model.state_dict().items() if "lora_" not in n}
     unchanged = base_now.keys() == state["base"].keys() and all(
         torch.equal(v, state["base"][n]) for n, v in base_now.items()
@@ -354,7 +354,7 @@ def check_training(check: Checks, ns: dict, facts: dict, cuda: bool, state: dict
     check(
         "基盤モデルの重みは 1 ビットも変わらない",
         unchanged,
-        "tests/test_handson.py::test_training_changed_only_lora_weights",
+        "tests/pages/handson/test_handson_training.py::test_training_changed_only_lora_weights",
     )
     state["trained"] = {n: v.detach().cpu() for n, v in after.items()}
     state["global_step"] = trainer.state.global_step
@@ -364,7 +364,7 @@ def check_training(check: Checks, ns: dict, facts: dict, cuda: bool, state: dict
     check(
         "最後のチェックポイントが保存先にある",
         (checkpoint / "trainer_state.json").exists(),
-        "tests/test_handson.py::test_checkpoints_are_saved_where_the_output_dir_cell_says",
+        "tests/pages/handson/test_handson_training.py::test_checkpoints_are_saved_where_the_output_dir_cell_says",
         checkpoint,
     )
     if cuda and fp16:
@@ -377,7 +377,7 @@ def check_training(check: Checks, ns: dict, facts: dict, cuda: bool, state: dict
     check(
         "学習の記録の診断は問題なし",
         ns["doctor_findings"] == [],
-        "tests/test_handson.py::test_doctor_reads_the_run_and_its_saved_state",
+        "tests/pages/handson/test_handson_doctor.py::test_doctor_reads_the_run_and_its_saved_state",
         ns["doctor_findings"],
     )
 
@@ -389,19 +389,19 @@ def check_generation(check: Checks, ns: dict, probe: GenerationProbe, cuda: bool
     check(
         "学習前と学習後の要約が 3 行ずつ",
         len(ns["before"]) == len(ns["after"]) == 3,
-        "tests/test_forms.py::test_notebook_runs_top_to_bottom",
+        "tests/forms/test_notebook_run.py::test_notebook_runs_top_to_bottom",
     )
     check(
         "ページの生成はすべて GPU で、最大 256 トークンを頼んだ",
         {c["device"] for c in probe.calls} == {"cuda" if cuda else "cpu"}
         and {c["requested"] for c in probe.calls} == {default},
-        "tests/test_forms.py::test_notebook_runs_top_to_bottom",
+        "tests/forms/test_notebook_run.py::test_notebook_runs_top_to_bottom",
         probe.calls,
     )
     check(
         "LoRA を外したモデルの要約は、学習前の要約と同じ",
         ns["base_summaries"][:3] == ns["before"],
-        "tests/test_handson.py::test_rouge_is_scored_before_and_after_training",
+        "tests/pages/handson/test_handson_generation.py::test_rouge_is_scored_before_and_after_training",
         {"before": ns["before"], "base": ns["base_summaries"][:3]},
     )
     check(
@@ -410,7 +410,7 @@ def check_generation(check: Checks, ns: dict, probe: GenerationProbe, cuda: bool
         and ns["rouge_after"] == ns["rouge2"](ns["tuned_summaries"], ns["references"])
         and 0 <= ns["rouge_before"] <= 100
         and 0 <= ns["rouge_after"] <= 100,
-        "tests/test_handson.py::test_rouge_is_scored_before_and_after_training",
+        "tests/pages/handson/test_handson_generation.py::test_rouge_is_scored_before_and_after_training",
     )
 
     model, tokenizer = ns["trainer"].model, ns["tokenizer"]
@@ -420,7 +420,7 @@ def check_generation(check: Checks, ns: dict, probe: GenerationProbe, cuda: bool
     check(
         "要約の関数はドロップアウトを止め、max_new_tokens を守る",
         not model.training and 0 < probe.calls[-1]["new_tokens"] <= 5,
-        "tests/test_handson.py::test_generation_respects_max_new_tokens",
+        "tests/pages/handson/test_handson_generation.py::test_generation_respects_max_new_tokens",
         probe.calls[-1],
     )
 
@@ -446,7 +446,7 @@ def check_generation(check: Checks, ns: dict, probe: GenerationProbe, cuda: bool
     check(
         "EOS が出たら生成が止まる（上限 50 トークンの前に）",
         steps[0] == 3 and new_tokens <= 3 and "</s>" not in generated,
-        "tests/test_handson.py::test_generation_stops_at_eos",
+        "tests/pages/handson/test_handson_generation.py::test_generation_stops_at_eos",
         f"{steps[0]} 回、新しいトークン {new_tokens}",
     )
 
@@ -462,7 +462,7 @@ def check_files(check: Checks, ns: dict, hub, state: dict, workdir: Path, stdout
         "アダプターを保存した（重みと設定、基盤モデルの名前）",
         {"adapter_model.safetensors", "adapter_config.json"} <= names
         and config.get("base_model_name_or_path") == standin.MODEL_ID,
-        "tests/test_forms.py::test_notebook_runs_top_to_bottom",
+        "tests/forms/test_notebook_run.py::test_notebook_runs_top_to_bottom",
         sorted(names),
     )
     lora = ns["peft_config"]
@@ -470,7 +470,7 @@ def check_files(check: Checks, ns: dict, hub, state: dict, workdir: Path, stdout
         "アダプターの設定はページの LoRA の設定（r、lora_alpha、7 種類の線形層）",
         (config.get("r"), config.get("lora_alpha")) == (lora.r, lora.lora_alpha)
         and {name.split(".")[-1] for name in config.get("target_modules", [])} == set(LORA_TARGETS),
-        "tests/test_handson.py::test_adapter_files_are_written",
+        "tests/pages/handson/test_handson_saving.py::test_adapter_files_are_written",
         config,
     )
     if "adapter_model.safetensors" in names:
@@ -478,13 +478,13 @@ def check_files(check: Checks, ns: dict, hub, state: dict, workdir: Path, stdout
         check(
             "表示したアダプターの大きさはファイルの大きさ",
             f"アダプターの重み {size:.0f} MB" in stdout,
-            "tests/test_handson.py::test_printed_adapter_size_is_the_file_on_disk",
+            "tests/pages/handson/test_handson_saving.py::test_printed_adapter_size_is_the_file_on_disk",
         )
         saved = sorted(str(d) for d in saved_adapter_dtypes(adapter))
         check(
             "保存したアダプターは学習したときの型",
             saved == state.get("trainable_dtypes"),
-            "tests/test_forms.py::test_notebook_saves_a_float32_adapter_and_says_its_size",
+            "tests/forms/test_notebook_run.py::test_notebook_saves_a_float32_adapter_and_says_its_size",
             saved,
         )
     kinds = [call[0] for call in hub.calls]
@@ -494,7 +494,7 @@ def check_files(check: Checks, ns: dict, hub, state: dict, workdir: Path, stdout
         kinds == ["create_repo", "upload_folder"]
         and hub.calls[0][2] == {"private": True, "exist_ok": True}
         and "adapter_model.safetensors" in upload[2]["files"],
-        "tests/test_forms.py::test_notebook_runs_top_to_bottom",
+        "tests/forms/test_notebook_run.py::test_notebook_runs_top_to_bottom",
         hub.calls,
     )
 
@@ -508,7 +508,7 @@ def check_merge(check: Checks, ns: dict, workdir: Path) -> None:
     check(
         "マージしたモデルを保存した（設定、重み、トークナイザー）",
         {"config.json", "tokenizer.json"} <= names and any(n.endswith(".safetensors") for n in names),
-        "tests/test_forms.py::test_notebook_runs_top_to_bottom",
+        "tests/forms/test_notebook_run.py::test_notebook_runs_top_to_bottom",
         sorted(names),
     )
     try:
@@ -520,7 +520,7 @@ def check_merge(check: Checks, ns: dict, workdir: Path) -> None:
     check(
         "マージした重みは W + (alpha/r)·BA で、基盤 + アダプターと同じ出力",
         ok,
-        "tests/test_forms.py::test_notebook_merges_into_a_16_bit_reload",
+        "tests/forms/test_notebook_run.py::test_notebook_merges_into_a_16_bit_reload",
         detail,
     )
     check.observe(
@@ -577,7 +577,7 @@ def page_run(variant: str, workdir: Path, cuda: bool, emulate: bool) -> dict:
             check(
                 "ページのセルがすべて順に動いた",
                 run.ran == [c.name for c in run.cells],
-                "tests/test_forms.py::test_notebook_runs_top_to_bottom",
+                "tests/forms/test_notebook_run.py::test_notebook_runs_top_to_bottom",
             )
             args, is_4bit = run.namespace["training_args"], method_of(variant) == "qlora"
             check(
@@ -585,7 +585,7 @@ def page_run(variant: str, workdir: Path, cuda: bool, emulate: bool) -> dict:
                 (args.fp16, args.bf16) == (is_4bit, not is_4bit)
                 and args.activation_checkpointing
                 and args.use_cpu is not cuda,
-                "tests/test_handson.py::test_variant_settings",
+                "tests/pages/handson/test_handson_training.py::test_variant_settings",
                 {"fp16": args.fp16, "bf16": args.bf16, "use_cpu": args.use_cpu},
             )
             model_facts = facts["model"]
@@ -593,7 +593,7 @@ def page_run(variant: str, workdir: Path, cuda: bool, emulate: bool) -> dict:
                 "モデルは GPU にあり、タブの型（4bit なら bitsandbytes の Linear4bit）",
                 (model_facts["device"].startswith("cuda") or not cuda)
                 and (model_facts["load_in_4bit"] and model_facts["q_proj"] == "Linear4bit") == is_4bit,
-                "tests/test_forms.py::test_notebook_trains_float32_adapters_on_an_unchanged_4bit_base",
+                "tests/forms/test_notebook_run.py::test_notebook_trains_float32_adapters_on_an_unchanged_4bit_base",
                 model_facts,
             )
             check_merge(check, run.namespace, workdir)
@@ -630,7 +630,7 @@ def next_day(check: Checks, variant: str, workdir: Path, state: dict, probe: Gen
     check(
         "次の日: 保存したフォルダーからアダプターを読み込んだ",
         ns["adapter_source"] == str(Path("outputs") / "summary-lora-adapter"),
-        "tests/test_next_day.py::test_adapter_from_the_output_folder",
+        "tests/pages/test_next_day.py::test_adapter_from_the_output_folder",
         ns["adapter_source"],
     )
     loaded = {
@@ -645,7 +645,7 @@ def next_day(check: Checks, variant: str, workdir: Path, state: dict, probe: Gen
     check(
         "次の日: 読み込んだ LoRA の重みは学習した重み",
         same,
-        "tests/test_next_day.py::test_adapter_from_the_output_folder",
+        "tests/pages/test_next_day.py::test_adapter_from_the_output_folder",
     )
     is_4bit = method_of(variant) == "qlora"
     config = ns["model"].base_model.model.config
@@ -654,7 +654,7 @@ def next_day(check: Checks, variant: str, workdir: Path, state: dict, probe: Gen
         bool(getattr(config, "quantization_config", None) and config.quantization_config.load_in_4bit) == is_4bit
         and len(ns["summaries"]) == len(ns["rows"])
         and probe.calls[-1]["device"] == ("cuda" if cuda else "cpu"),
-        "tests/test_next_day.py::test_adapter_from_the_output_folder",
+        "tests/pages/test_next_day.py::test_adapter_from_the_output_folder",
     )
     with probe.uncapped():
         together = ns["summarize"](ns["model"], ns["rows"], max_new_tokens=12)
@@ -702,7 +702,7 @@ def resume_run(variant: str, workdir: Path, cuda: bool, emulate: bool, reference
             check(
                 "切断: 最初のチェックポイントの直後に止まった",
                 first.namespace["trainer"].state.global_step == 1,
-                "tests/test_handson.py::test_training_resumes_after_a_disconnect",
+                "tests/pages/handson/test_handson_training.py::test_training_resumes_after_a_disconnect",
             )
             mp.setattr(transformers.Trainer, "_save_checkpoint", original_save)
             again = PageRun(up_to_train, after={"training_args": save_every_update})
@@ -712,7 +712,7 @@ def resume_run(variant: str, workdir: Path, cuda: bool, emulate: bool, reference
             check(
                 "再開: 途中経過 checkpoint-1 から続け、同じ回数だけ更新した",
                 "checkpoint-1" in again.stdout and trainer.state.global_step == steps,
-                "tests/test_handson.py::test_training_resumes_after_a_disconnect",
+                "tests/pages/handson/test_handson_training.py::test_training_resumes_after_a_disconnect",
                 trainer.state.global_step,
             )
             resumed = {n: v.detach().cpu() for n, v in trainable(trainer.model).items()}
@@ -728,7 +728,7 @@ def resume_run(variant: str, workdir: Path, cuda: bool, emulate: bool, reference
             check(
                 "再開: 重みは切断しなかった学習と同じ（GPU では計算の順による差まで）",
                 resumed.keys() == reference.keys() and max(off.values(), default=1.0) <= 1e-3,
-                "tests/test_handson.py::test_training_resumes_after_a_disconnect",
+                "tests/pages/handson/test_handson_training.py::test_training_resumes_after_a_disconnect",
                 f"最大の相対差 {max(off.values(), default=None)}、再開後の型 {sorted({str(v.dtype) for v in resumed.values()})}",
             )
         except BaseException as error:  # noqa: BLE001

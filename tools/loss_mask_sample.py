@@ -7,7 +7,7 @@ Runs the hands-on's cells up to step 3 on the real dataset and the model's real 
 terminal (what it prints) and once as in a notebook (the HTML it displays, caught from IPython's
 display). The page shows both, for the first training example, with the middle of the prompt left
 out (the first line, then from the last "### 応答" line to the end: where the mask starts).
-tests/test_loss_mask_sample.py checks that the two forms show the same tokens and labels.
+tests/pages/handson/test_handson_loss_mask_sample.py checks that the two forms show the same tokens and labels.
 """
 
 from __future__ import annotations

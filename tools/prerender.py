@@ -15,7 +15,7 @@ mermaid.js nor KaTeX's script in the browser, and building it needs neither node
   node), every time (under a second).
 
 The sources are what the site build meets: this script builds the site once with PRERENDER_SOURCES set.
-Files no page uses any more are removed. tests/browser/test_prerendered.py checks that every diagram
+Files no page uses any more are removed. tests/site/browser/test_prerendered.py checks that every diagram
 and formula of the built site was drawn ahead of time, with the settings written here.
 """
 

@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 SNIPPETS = ROOT / "snippets"
 TESTS = ROOT / "tests"
+PAGE_TESTS = TESTS / "pages"  # one test file, or folder, per page with code (mirrored_test)
 HANDSON_PAGE = DOCS / "handson.md"
 HANDSON_SNIPPETS = SNIPPETS / "handson"
 NOTEBOOK = DOCS / "notebooks" / "handson.ipynb"
@@ -167,11 +168,11 @@ def page_title(page: Path) -> str:
 
 
 def mirrored_test(page: Path) -> Path:
-    """The test module of a page: docs/concepts/memory-and-time.md -> tests/test_concepts_memory_and_time.py,
-    or the test folder of a page whose tests run by their own command: docs/gguf.md -> tests/gguf/."""
+    """The test module of a page: docs/concepts/memory-and-time.md -> tests/pages/test_concepts_memory_and_time.py,
+    or the test folder of a page with several test files: docs/handson.md -> tests/pages/handson/."""
     stem = re.sub(r"[/-]", "_", page.relative_to(DOCS).with_suffix("").as_posix())
-    folder = TESTS / stem
-    return folder if folder.is_dir() else TESTS / f"test_{stem}.py"
+    folder = PAGE_TESTS / stem
+    return folder if folder.is_dir() else PAGE_TESTS / f"test_{stem}.py"
 
 
 def mirrored_snippets(page: Path) -> Path:

@@ -10,7 +10,7 @@ It makes the hands-on's unmodified loading calls resolve on this machine:
 
 Nothing here touches the code under test: only the environment it runs in. The same pieces serve
 the test process (tests/conftest.py), the notebook's kernel and the two-process run
-(tests/test_forms.py, tests/ddp_probe.py) and the benchmarks (tools/real_data.py).
+(tests/harness/background_runs.py, tests/harness/ddp_probe.py) and the benchmarks (tools/real_data.py).
 """
 
 from __future__ import annotations
@@ -174,6 +174,9 @@ class ShortGeneration:
         return self
 
 
+HUB_USER = "standin-user"  # who the stand-in Hub says is logged in
+
+
 @dataclass
 class HubRecorder:
     """Stands in for the Hub's write API: records what would have been sent."""
@@ -186,7 +189,7 @@ class HubRecorder:
         recorder = self
 
         def whoami(self, *args, **kwargs):
-            return {"name": "standin-user"}
+            return {"name": HUB_USER}
 
         def create_repo(self, repo_id, **kwargs):
             recorder.calls.append(("create_repo", repo_id, kwargs))

@@ -11,7 +11,7 @@
   term): a tap on a touch screen, where no tooltip appears, opens the explanation. The glossary page
   itself has no marks.
 
-Checked in the browser by tests/browser/test_browser_pages.py; the terms' entries by tests/browser/test_glossary.py.
+Checked in the browser by tests/site/browser/test_browser_pages.py; the terms' entries by tests/site/browser/test_glossary.py.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ on (``q < query.length - 1``), so the last kanji is dropped: 学習率 was searc
 that only says 学習 ranked above the one about 学習率. This module fixes both bounds in the built worker
 (two comparisons, found by pattern; the build fails if Material's code changed and they are not found).
 
-Checked by tests/browser/test_browser_search.py (学習率 and the glossary's terms).
+Checked by tests/site/browser/test_browser_search.py (学習率 and the glossary's terms).
 """
 
 from __future__ import annotations

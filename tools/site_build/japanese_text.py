@@ -15,7 +15,7 @@ A break between a Japanese and a Latin word stays a space, as the pages write ã€
 - ``join_markdown_lines(markdown)``: the notebook's Markdown cells (tools/notebook.py), which Jupyter
   and Colab render with the same spaces.
 
-Checked in the browser by tests/browser/test_browser_pages.py, for the notebook by tests/test_forms.py.
+Checked in the browser by tests/site/browser/test_browser_pages.py, for the notebook by tests/forms/test_notebook.py.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The same pages with fewer bytes (every page stays under 1 MB, tests/browser/test_page_weight.py).
+"""The same pages with fewer bytes (every page stays under 1 MB, tests/site/browser/test_page_weight.py).
 
 - search/search_index.json, which every page loads, is written as UTF-8 text: Material writes Japanese
   as \\uXXXX escapes (6 bytes a character instead of 3), 530 KB instead of 330 KB.

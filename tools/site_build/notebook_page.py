@@ -11,7 +11,7 @@
   None where the repository is unknown; docs/overrides/main.html shows it as the labelled Colab button.
 
 The labelled Colab and download buttons are in docs/overrides/main.html; prompts are left out by
-mkdocs.yml (mkdocs-jupyter's no_prompt). Checked by tests/browser/test_browser_notebook.py.
+mkdocs.yml (mkdocs-jupyter's no_prompt). Checked by tests/site/browser/test_browser_notebook.py.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ Both are written by ``python tools/prerender.py`` (node, mermaid-cli and chromiu
 committed, so building the site needs neither node nor a browser. A diagram or formula that has not
 been drawn yet (just edited) is left to the browser, as before: the page loads mermaid.js or KaTeX
 from docs/assets/vendor/ (see docs/overrides/partials/javascripts/content.html), still correct but
-heavy. The build says so (INFO), and tests/browser/test_prerendered.py fails until prerender.py has run.
+heavy. The build says so (INFO), and tests/site/browser/test_prerendered.py fails until prerender.py has run.
 
 Diagrams stay legible at every width: text never below MIN_TEXT_PX (each SVG gets a minimum width:
 its drawn width x MIN_TEXT_PX / LABEL_PX; where the column is narrower the diagram scrolls sideways,

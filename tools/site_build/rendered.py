@@ -36,7 +36,7 @@ def install_command() -> str:
     return "```bash\n" + pip_install(project.pip_requirements(NOT_IN_NOTEBOOK_INSTALL)) + "\n```\n"
 
 
-# How the GGUF page builds llama.cpp, the same build as README's GGUF test command (tests/gguf/ checks):
+# How the GGUF page builds llama.cpp, the same build as README's GGUF test command (tests/pages/gguf/ checks):
 # code for any x86-64 CPU with AVX2 rather than for the building machine's own (docs/gguf.md says why).
 GGUF_CMAKE_ARGS = "-DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF"
 
