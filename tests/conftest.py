@@ -1,21 +1,23 @@
 """Offline test environment: a stand-in Hub, set up before any Hugging Face import.
 
 huggingface_hub reads HF_HOME and HF_HUB_OFFLINE once, when it is imported, so they are
-set here at the top of conftest, before pytest imports any test module. tools/ and tests/ are
-on the import path through pyproject.toml's ``pythonpath``.
+set here at the top of conftest, before pytest imports any test module; the process itself is set up
+first (tools/process_setup.py). tools/ and tests/harness/ are on the import path through pyproject.toml's
+``pythonpath``.
 
 One folder serves the whole test session (``SFT_HANDSON_TEST_HOME``): the stand-in Hub and the
 results of the background runs (tests/harness/background_runs.py) live there. A folder made here is removed
 after a session that passed (about 50 MB); after a failure it stays, with what the runs wrote.
 """
 
-import gc
 import os
 import shutil
 import tempfile
 from pathlib import Path
 
-gc.disable()  # until the tests' imports are done (collection): see standin.THE_STACK
+import process_setup  # tools/process_setup.py: this process and the ones it starts, set up in one place
+
+process_setup.prepare(imports_follow=True)  # the collector stays off until the tests' modules are imported
 import standin  # noqa: E402
 
 MADE_HERE = "SFT_HANDSON_TEST_HOME" not in os.environ
@@ -24,10 +26,6 @@ if MADE_HERE:
 SESSION = Path(os.environ["SFT_HANDSON_TEST_HOME"])
 HF_HOME = SESSION / "hf"
 os.environ.update(standin.offline_environment(HF_HOME))
-os.environ.setdefault("OMP_NUM_THREADS", "1")  # one thread: the background runs use the other core
-os.environ.update(standin.ALLOCATOR_ENVIRONMENT)  # for every process the tests start (notebook, script, mkdocs)
-standin.keep_freed_memory_in_the_heap()  # and for this one
-standin.half_precision_products_in_fp32()  # on a CPU slow at 16-bit products: in fp32, as a GPU sums them
 
 import background_runs  # noqa: E402
 import pytest  # noqa: E402
@@ -54,12 +52,10 @@ def pytest_collection_finish(session):
     collection fail now and then with ``KeyError: 'learner_files'``.
     """
     background_runs.start_for(session.items)
-    if any("local_site" in background_runs.fixtures(item) for item in session.items):
-        background_runs.start(["local_site"])  # the build; the fixture waits for it
     # The modules the tests use are imported now. The garbage collector walked all their objects on each
     # full pass (22 passes, 8.4 s of this process's CPU in a whole run): leave them out of its passes, and
     # make passes rarer (3.5 s). Whatever a test makes is still collected.
-    standin.imported_objects_out_of_garbage_collection()
+    process_setup.imports_done()
 
 
 def pytest_sessionfinish(session, exitstatus):
@@ -73,9 +69,8 @@ def local_site() -> tuple[Path, str]:
     """``mkdocs build --strict`` as on a developer's machine: without REPO_URL and SITE_URL.
 
     Built once per session, in the background (tests/harness/background_runs.py): ``(site folder, build log)``.
-    tests/site/browser/ builds the deployed form.
+    The deployed form: ``deployed_build`` (tests/site/browser/conftest.py).
     """
-    background_runs.start(["local_site"])  # started after collection already: then nothing happens here
-    out = background_runs.wait("local_site", timeout=120)
+    out = background_runs.wait("local_site", timeout=120)  # started right after collection
     log = (out / "stdout.txt").read_text(encoding="utf-8") + (out / "stderr.txt").read_text(encoding="utf-8")
     return out / "site", log

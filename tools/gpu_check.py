@@ -440,8 +440,10 @@ def main(argv: list[str] | None = None) -> dict:
 
     stand_ins = japanese_words_stand_in()
     if mode == "rehearsal":  # the CPU-only adaptations the CPU tests' notebook run makes (tools/standin.py)
+        import process_setup
+
         standin.bitsandbytes_as_on_a_gpu()
-        standin.half_precision_products_in_fp32()
+        process_setup.half_precision_products_in_fp32()
         stand_ins.append("CPU でのリハーサル: bitsandbytes の CPU だけの経路を止め、16 ビットの行列積を fp32 で")
     plan = make_plan(workdir, rehearse=mode == "rehearsal")
     standin.install_hub(Path(os.environ["HF_HOME"]))

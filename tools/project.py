@@ -31,6 +31,7 @@ import yaml
 from yaml_env_tag import construct_env_tag  # mkdocs' own !ENV tag (package pyyaml_env_tag)
 
 ROOT = Path(__file__).resolve().parents[1]
+TOOLS = ROOT / "tools"
 DOCS = ROOT / "docs"
 SNIPPETS = ROOT / "snippets"
 TESTS = ROOT / "tests"

@@ -17,7 +17,7 @@ import project
 MAIN_ONLY = set(project.cells_with(main_only=True))
 OPT_IN = {name: role.flag for name, role in project.CELL_ROLES.items() if role.flag}
 AFTER_CELL = set(project.cells_with(adjusted=True))
-RUNTIME = project.ROOT / "tools" / "script_runtime.py"
+RUNTIME = project.TOOLS / "script_runtime.py"
 GENERATED_NOTE = (
     "python tools/build_forms.py が生成したファイルです。直接編集せず、元のファイルを直して生成し直してください。"
 )

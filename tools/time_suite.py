@@ -24,7 +24,7 @@ from pathlib import Path
 
 import project
 
-LOG = project.ROOT / "tools" / "measurements.md"
+LOG = project.TOOLS / "measurements.md"
 LOG_HEADING = "## time_suite.py の記録"  # the log's last section: --log appends there
 
 PROBE = """

@@ -4,12 +4,12 @@ that a selected test needs them, and left on disk for whichever process runs tha
 - ``notebook``: the committed notebook, top to bottom in a Jupyter kernel (nbclient, driven from a thread);
 - ``ddp``: the standalone script under ``accelerate launch`` with two processes (CPU, gloo);
 - ``textlint``: the Japanese writing checks over docs/ (node);
-- ``local_site``: ``mkdocs build --strict`` as on a developer's machine, without REPO_URL and SITE_URL
-  (tests/site/browser/ builds the deployed form itself).
+- ``local_site``: ``mkdocs build --strict`` as on a developer's machine, without REPO_URL and SITE_URL;
+- ``deployed_site``: ``mkdocs build`` as the deployment builds it, with its URLs (for tests/site/browser/).
 
 Each takes seconds to tens of seconds of CPU. tests/conftest.py starts the ones the selected tests
 need right after collection (see there why not earlier), so that they use the second core while the
-other tests run, at a lower priority than those. The runs write their results under the session folder
+other tests run, at a lower priority than those (tools/process_setup.py sets up every process here). The runs write their results under the session folder
 (``SFT_HANDSON_TEST_HOME``); the fixtures wait for them.
 Each run gets the stand-in environment explicitly (tools/standin.py): tests that meanwhile change
 os.environ cannot reach them.
@@ -26,7 +26,9 @@ import threading
 import time
 import traceback
 from pathlib import Path
+from urllib.parse import urlsplit
 
+import process_setup
 import project
 
 SESSION = Path(os.environ["SFT_HANDSON_TEST_HOME"])  # set by tests/conftest.py before anything else
@@ -44,24 +46,32 @@ TEXTLINT_COMMAND = [
     str(TEXTLINT_SAMPLE),
 ]  # fmt: skip
 
-# Which fixture waits for which run: a selected test that uses the fixture starts the run right after
-# collection, and runs last (tests/conftest.py), when the run is done or nearly so. Renaming a test
-# changes nothing here; renaming a fixture fails loudly (tests/harness/test_background_runs.py checks the fixtures exist).
-NEEDED_BY = {"notebook": "notebook_run", "ddp": "ddp_run", "textlint": "textlint_problems"}
+# Which fixture waits for which run: a selected test that uses the fixture (itself or through another
+# fixture) starts the run right after collection, and runs last (tests/conftest.py), when the run is done
+# or nearly so. Renaming a test changes nothing here; renaming a fixture fails loudly
+# (tests/harness/test_background_runs.py checks the fixtures exist).
+NEEDED_BY = {
+    "notebook": "notebook_run",
+    "ddp": "ddp_run",
+    "textlint": "textlint_problems",
+    "local_site": "local_site",
+    "deployed_site": "deployed_build",
+}
 # The site's address and repository (mkdocs.yml reads them from these variables; see README).
 URL_VARIABLES = ("REPO_URL", "SITE_URL")
 
-# Cells added around the notebook's own (the notebook's cells run unchanged): the libraries imported
-# without the garbage collector, the stand-in's Hub fake and short generation (tools/standin.py), a
-# snapshot of the base weights right after loading, and what the tests need to know from inside the kernel.
+# Cells added around the notebook's own (the notebook's cells run unchanged): the process set up as every
+# test process (tools/process_setup.py), the stand-in's Hub fake, short generation and GPU rules
+# (tools/standin.py), a snapshot of the base weights right after loading, and what the tests need to know
+# from inside the kernel.
 PREAMBLE = """
+import process_setup as _process_setup
+_process_setup.prepare()
 import json as _json
 import standin as _standin
-_standin.import_the_stack()
 _hub = _standin.HubRecorder().install()
 _generation = _standin.ShortGeneration().install()
 _standin.bitsandbytes_as_on_a_gpu()
-_standin.half_precision_products_in_fp32()
 _standin.fp16_as_on_a_gpu()  # the T4 tab's fp16: a GradScaler with CUDA's rules, and fp16 autocast
 """
 
@@ -143,17 +153,14 @@ def environment() -> dict[str, str]:
 
     return {
         **os.environ,
+        **process_setup.ENVIRONMENT,  # one thread, the allocator's thresholds: shares the CPU with the other tests
         **standin.offline_environment(HF_HOME),
         # pip must not reach an index: the install cell passes only if this environment already has
         # exactly the pinned versions.
         "PIP_NO_INDEX": "1",
         "PIP_DISABLE_PIP_VERSION_CHECK": "1",
-        "OMP_NUM_THREADS": "1",  # shares the CPU with the other tests
-        "PYTHONPATH": str(project.ROOT / "tools"),  # the kernel and the probe import the stand-in
+        "PYTHONPATH": str(project.TOOLS),  # the kernel and the probe import process_setup and the stand-in
     }
-
-
-BACKGROUND_NICENESS = 10
 
 
 def _run_in_order(runs: list[tuple[str, object]]) -> None:
@@ -162,9 +169,7 @@ def _run_in_order(runs: list[tuple[str, object]]) -> None:
     def run_all():
         # No coverage in this thread: it runs no measured code, and the trace function costs CPU on every call
         sys.settrace(None)
-        # Lower priority for this thread and the processes it starts (they inherit it): the tests in the
-        # main thread, which wait for these runs only at the end, get the CPU first.
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BACKGROUND_NICENESS)
+        process_setup.run_in_the_background()  # this thread and the processes it starts
         for name, work in runs:
             try:
                 work(folder(name))
@@ -238,10 +243,28 @@ def _local_site(out: Path) -> None:
     _run_process("local_site", command, project.ROOT, {**env, "NO_MKDOCS_2_WARNING": "1"})
 
 
+def deployed_site(out: Path) -> tuple[Path, Path]:
+    """Where the deployed build puts the site (under the site's path, as GitHub Pages serves it from
+    ``out/served``) and the diagrams and formulas it met (tools/site_build/prerendered.py)."""
+    from learner_files import DEPLOYED
+
+    return out / "served" / urlsplit(DEPLOYED["SITE_URL"]).path.strip("/"), out / "prerender-sources.json"
+
+
+def _deployed_site(out: Path) -> None:
+    from learner_files import DEPLOYED
+
+    site, sources = deployed_site(out)
+    # --no-strict: tests/site/browser/test_deployed_site.py checks the warnings; they must not hide the browser checks.
+    command = [sys.executable, "-m", "mkdocs", "build", "--no-strict", "--site-dir", str(site)]
+    env = {**os.environ, **DEPLOYED, "NO_MKDOCS_2_WARNING": "1", "PRERENDER_SOURCES": str(sources)}
+    _run_process("deployed_site", command, project.ROOT, env)
+
+
 # The runs that train, in the order the one background thread runs them (each keeps about one core busy).
 RUNS = {"notebook": _notebook, "ddp": _ddp}
 # These need no stand-in: each starts at once on a thread of its own (that waits for its process).
-ON_THEIR_OWN = {"textlint": _textlint, "local_site": _local_site}
+ON_THEIR_OWN = {"textlint": _textlint, "local_site": _local_site, "deployed_site": _deployed_site}
 
 
 def start_for(items: list) -> None:

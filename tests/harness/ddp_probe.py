@@ -15,11 +15,12 @@ import runpy
 import sys
 from pathlib import Path
 
+import process_setup
 import standin
 
 
 def main() -> None:
-    standin.import_the_stack()  # before the script imports it (tools/standin.py: the garbage collector)
+    process_setup.prepare()  # as every test process (tools/process_setup.py), before the script imports the stack
     from trl import SFTTrainer
 
     script, probe_dir, *options = sys.argv[1:]
@@ -35,7 +36,6 @@ def main() -> None:
     # The random stand-in never says EOS: let each generate() call stop after a few tokens
     # (tests/pages/handson/test_handson_generation.py tests the generation length; this run is about data parallel training).
     standin.ShortGeneration().install()
-    standin.half_precision_products_in_fp32()  # as in every test process (tools/standin.py)
     namespace = runpy.run_path(script, run_name="ddp_probe")["main"](options)
 
     (trainer,) = trainers

@@ -1,8 +1,8 @@
 """The built site in a real browser (Debian's chromium driven by playwright).
 
-Once per test session: build the site with mkdocs into a temporary folder (started in the
-background when pytest collects this folder), serve it with http.server on 127.0.0.1 (a free
-port, in a thread) and start one headless chromium with one tab that the tests share.
+Once per test session: build the site with mkdocs (one of the runs beside the tests,
+tests/harness/background_runs.py, started right after collection), serve it with http.server on
+127.0.0.1 (a free port, in a thread) and start one headless chromium with one tab that the tests share.
 
 Every request the browser makes is routed through ``offsite``: a request for any host
 other than 127.0.0.1 is aborted and recorded, and the test that made it fails.
@@ -18,27 +18,22 @@ Without chromium or playwright the tests skip with the reason; in CI (``CI=true`
 
 from __future__ import annotations
 
-import atexit
 import functools
 import http.server
 import json
 import os
-import shutil
-import subprocess
-import sys
-import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import background_runs
 import pytest
 from learner_files import DEPLOYED  # tests/harness/learner_files.py: what the deployment sets
 from page_weight import search_worker_left_out
 from readability import DESKTOP
 
-ROOT = Path(__file__).resolve().parents[3]
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = [
     "--headless",
@@ -92,42 +87,19 @@ def pytest_runtest_makereport(item, call):
         report.longrepr = f"browser tests must not skip in CI: {report.longrepr}"
 
 
-def _start_build() -> tuple[subprocess.Popen, Path, Path]:
-    """Build the site in the background from collection on: it overlaps with collecting the other tests."""
-    root = Path(tempfile.mkdtemp(prefix="site-browser-"))  # served; the site lies at its path under it
-    site = root / SITE_PATH.strip("/")
-    # The diagrams and formulas the build met (tools/site_build/prerendered.py), outside the served folder
-    sources = Path(tempfile.mkdtemp(prefix="site-sources-")) / "prerender-sources.json"
-    process = subprocess.Popen(
-        # Warnings are checked by tests/site/browser/test_deployed_site.py; they must not hide the browser checks.
-        [sys.executable, "-m", "mkdocs", "build", "--no-strict", "--site-dir", str(site)],
-        cwd=ROOT,
-        env={**os.environ, **DEPLOYED, "NO_MKDOCS_2_WARNING": "1", "PRERENDER_SOURCES": str(sources)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    cleanup = (root, sources.parent)
-    atexit.register(lambda: (process.poll() is None and process.kill(), [shutil.rmtree(p, True) for p in cleanup]))
-    return process, site, sources
-
-
-_BUILD = _start_build()
-
-
 @pytest.fixture(scope="session")
 def deployed_build() -> tuple[Path, str]:
-    """``(site folder, build log)`` of the site built with the deployment's URLs."""
-    process, site, _ = _BUILD
-    log, _ = process.communicate(timeout=180)
-    assert process.returncode == 0, log
-    return site, log
+    """``(site folder, build log)`` of the site built with the deployment's URLs (a background run)."""
+    out = background_runs.wait("deployed_site", timeout=180)
+    log = (out / "stdout.txt").read_text(encoding="utf-8") + (out / "stderr.txt").read_text(encoding="utf-8")
+    return background_runs.deployed_site(out)[0], log
 
 
 @pytest.fixture(scope="session")
 def prerender_sources(deployed_build) -> dict:
     """Every diagram source and formula that build met: ``{"diagrams": {key: source}, "formulas": [...]}``."""
-    return json.loads(_BUILD[2].read_text(encoding="utf-8"))
+    _, sources = background_runs.deployed_site(background_runs.folder("deployed_site"))
+    return json.loads(sources.read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="session")
