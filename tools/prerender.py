@@ -33,9 +33,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from project import DOCS, ROOT
+from project import DOCS, ROOT, TOOLS
 
-NODE = Path(__file__).resolve().parent / "prerender_js"  # mermaid-cli (package.json) and the KaTeX runner
+NODE = TOOLS / "prerender_js"  # mermaid-cli (package.json) and the KaTeX runner
 PRERENDERED = DOCS / "assets" / "prerendered"
 DIAGRAMS = PRERENDERED / "diagrams"
 MATH = PRERENDERED / "math.json"

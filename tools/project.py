@@ -254,11 +254,16 @@ def load_estimator():
 
 
 def seven_b_config():
-    """The 7B model's shape exactly as the memory page's snippet writes it: the keywords of its
-    ``config = MistralConfig(...)`` call, read from the file (weights are never loaded)."""
+    """The 7B model's shape exactly as the memory page's snippet writes it (gpu_fit.py; weights are never loaded)."""
+    return config_in_snippet(ESTIMATOR.parent / "gpu_fit.py")
+
+
+def config_in_snippet(path: Path):
+    """The ``config = MistralConfig(...)`` of a snippet, built from the call's keywords as the file has them
+    (read, not run). The LoRA page's parameter count writes the same 7B shape: a test holds the two equal."""
     from transformers import MistralConfig
 
-    tree = ast.parse((ESTIMATOR.parent / "gpu_fit.py").read_text(encoding="utf-8"))
+    tree = ast.parse(path.read_text(encoding="utf-8"))
     (call,) = [
         node.value
         for node in tree.body

@@ -44,7 +44,7 @@ def offline_environment(hf_home: Path) -> dict[str, str]:
     }
 
 
-TEST_DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
+TEST_DATA = project.TESTS / "data"
 DATA_FILE = TEST_DATA / "databricks-dolly-15k-ja" / "sample.json"
 DATA_ROLES = DATA_FILE.with_name("roles.json")  # why each sample row is there (tools/pick_sample.py)
 

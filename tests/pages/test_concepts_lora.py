@@ -1,4 +1,5 @@
-"""docs/concepts/lora.md: snippets that show their output on the page as `#>` lines: run them and compare.
+"""docs/concepts/lora.md: snippets that show their output on the page as `#>` lines: run them and compare;
+the page's 7B is the memory page's.
 
 Pages show what a snippet prints only through these `#>` lines, so a number on a page
 that comes from code is always the number the code prints today.
@@ -11,6 +12,7 @@ import io
 
 import pytest
 
+import project
 from project import SNIPPETS, Cell
 
 SNIPPETS_WITH_OUTPUT = sorted(p for p in SNIPPETS.rglob("*.py") if "\n#> " in p.read_text(encoding="utf-8"))
@@ -32,3 +34,9 @@ def test_printed_output_matches_the_page(path):
     with contextlib.redirect_stdout(out):
         cell.run({"__name__": "__main__"})
     assert out.getvalue().strip() == expected_output(cell)
+
+
+def test_the_lora_pages_7b_is_the_memory_pages_7b():
+    """Each page shows the whole shape (a learner copies one snippet); the two copies cannot drift apart."""
+    lora_page = project.config_in_snippet(SNIPPETS / "concepts" / "lora" / "lora_parameter_count.py")
+    assert lora_page.to_dict() == project.seven_b_config().to_dict()

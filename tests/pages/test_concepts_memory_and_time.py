@@ -18,7 +18,8 @@ PAGE = DOCS / "concepts" / "memory-and-time.md"
 VALIDATION = DOCS / "data" / "estimator-validation.md"
 
 
-def mistral_config(hidden=4096, intermediate=14336, layers=32, heads=32, kv_heads=8, vocab=32000):
+def mistral_config(*, hidden, intermediate, layers, heads, kv_heads, vocab):
+    """A Mistral-architecture shape (the 7B's own: project.seven_b_config())."""
     from transformers import MistralConfig
 
     return MistralConfig(

@@ -209,17 +209,8 @@ def test_time_estimate_is_the_projects_estimator(healthy_trainer):
     }
     assert namespace["UTILIZATION"] == estimator.UTILIZATION
 
-    arch = project.seven_b_architecture()  # the 7B shape, as the memory page's snippet writes it
-    from transformers import MistralConfig
-
-    config = MistralConfig(
-        hidden_size=arch.hidden,
-        intermediate_size=arch.intermediate,
-        num_hidden_layers=arch.layers,
-        num_attention_heads=arch.heads,
-        num_key_value_heads=arch.kv_dim * arch.heads // arch.hidden,
-        vocab_size=arch.vocab,
-    )
+    config = project.seven_b_config()  # the 7B shape, as the memory page's snippet writes it
+    arch = project.seven_b_architecture()
     for batch, seq_len in [(2, 2048), (1, 631), (2, 17)]:
         setup = estimator.Setup(method="lora", batch_size=batch, seq_len=seq_len)
         assert namespace["training_flops"](config, batch, seq_len, True) == estimator.estimate(arch, setup).flops
