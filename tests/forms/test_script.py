@@ -45,7 +45,7 @@ def test_script_cells_are_the_page_cells_byte_for_byte():
 def test_script_defaults_are_the_hands_on_values(capsys):
     args = script_module()["parse_args"]([])
     assert (args.model, args.dataset) == (standin.MODEL_ID, standin.DATASET_ID)
-    assert (args.variant, args.max_steps, args.push, args.output_dir) == ("lora_bf16", -1, False, Path("."))
+    assert (args.variant, args.max_steps, args.push, args.output_dir) == (project.SCRIPT_DEFAULT_VARIANT, -1, False, Path("."))
     with pytest.raises(SystemExit):
         script_module()["parse_args"](["--max-steps", "0"])
     assert "--max-steps には 1 以上の数か" in capsys.readouterr().err

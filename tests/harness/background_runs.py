@@ -227,7 +227,7 @@ def _ddp(out: Path) -> None:
         "--num_processes", "2",
         "--main_process_port", str(free_port()),
         str(Path(__file__).with_name("ddp_probe.py")), str(project.SCRIPT), str(out / "probe"),
-        "--max-steps", "2", "--output-dir", str(out / "run"), "--variant", "lora_bf16",
+        "--max-steps", "2", "--output-dir", str(out / "run"), "--variant", project.SCRIPT_DEFAULT_VARIANT,
     ]  # fmt: skip
     _run_process("ddp", command, out, {**environment(), "CUDA_VISIBLE_DEVICES": ""})
 

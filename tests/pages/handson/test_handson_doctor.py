@@ -11,7 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from project import DOCS, TESTS, cell
+from project import DOCS, SCRIPT_DEFAULT_VARIANT, TESTS, cell
 
 
 def test_doctor_reads_the_run_and_its_saved_state(handson):
@@ -53,7 +53,7 @@ def doctor(hub, tmp_path_factory) -> dict:
     from trl import SFTConfig
 
     namespace = {"__name__": "__main__", "OUTPUT_DIR": tmp_path_factory.mktemp("doctor"), "MAX_LENGTH": 2048}
-    cell("training_args", "lora_bf16").run(namespace)
+    cell("training_args", SCRIPT_DEFAULT_VARIANT).run(namespace)
     fake_run = SimpleNamespace(state=SimpleNamespace(log_history=[], global_step=0, max_steps=0))
     namespace["trainer"] = fake_run  # the cell's last line diagnoses "trainer"; here nothing was logged yet
     with contextlib.redirect_stdout(io.StringIO()):

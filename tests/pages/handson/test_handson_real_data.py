@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from handson_checks import REASON_OF_ROLE, tab_settings
-from project import DATA, DOCS, HANDSON_PAGE, VARIANTS
+from project import DATA, DOCS, HANDSON_PAGE, VARIANTS, tab_labels
 
 
 REPORT = json.loads((DATA / "dataset-report.json").read_text(encoding="utf-8"))
@@ -59,7 +59,7 @@ def table_row(page: Path, first_cell: str) -> list[str]:
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_settings_tables_show_the_code_values(handson, variant):
     ns, args = handson.namespace, tab_settings(handson.namespace, variant)
-    column = {"lora_bf16": 2, "qlora_t4": 3}[variant]  # | param | meaning | 24 GB | T4 |
+    column = 2 + list(tab_labels()).index(variant)  # | param | meaning | one column per tab, in the page's order |
     page = HANDSON_PAGE
     assert table_row(page, "`max_length`")[column] == str(ns["MAX_LENGTH"])
     batch = table_row(page, "`per_device_train_batch_size` × `gradient_accumulation_steps`")[column]

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from handson_checks import LORA_TARGETS, UpdateCounter, base_name, saved_adapter_dtypes, tab_settings
-from project import cells_for
+from project import NOTEBOOK_VARIANT, cells_for
 
 
 def test_training_changed_only_lora_weights(handson):
@@ -41,7 +41,7 @@ def test_variant_settings(handson):
 
 
 def test_t4_tab_trains_in_fp16(handson):
-    args = tab_settings(handson.namespace, "qlora_t4")  # the tab's run itself: the notebook (tests/forms/test_notebook_run.py)
+    args = tab_settings(handson.namespace, NOTEBOOK_VARIANT)  # the tab's run itself: the notebook (tests/forms/test_notebook_run.py)
     assert args.fp16 and not args.bf16 and args.activation_checkpointing and args.use_cpu
 
 
