@@ -6,7 +6,7 @@ Each file is a ``trainer_state.json`` as transformers saves it in a checkpoint f
 run with the hands-on's bf16 tab settings (learning rate 1e-4, cosine, warmup 3 %, logging every 5
 updates, evaluation every 20) over 124 updates (2 epochs of 62). The curves are smooth formulas with
 one deliberate problem each; the learning rates are what that schedule gives (the real-run tests in
-tests/test_live_metrics.py check the doctor's schedule against a real Trainer).
+tests/pages/handson/test_handson_live_metrics.py check the doctor's schedule against a real Trainer).
 """
 
 from __future__ import annotations
