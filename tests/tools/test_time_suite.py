@@ -18,7 +18,9 @@ def test_time_suite_log_appends_each_line_to_the_measurements_log(tmp_path, monk
     assert time_suite.main(["--runs", "2", "--log"]) == 0
     assert capsys.readouterr().out.splitlines()[-2:] == runs  # printed as before
     after = log.read_text(encoding="utf-8")
-    assert after.startswith(real.rstrip("\n")) and after.endswith(f"\n\n- `{runs[0]}`\n- `{runs[1]}`\n")
+    before = real.rstrip("\n")
+    gap = "\n" if before.splitlines()[-1].startswith("- ") else "\n\n"  # a list starts after a blank line, once
+    assert after == f"{before}{gap}- `{runs[0]}`\n- `{runs[1]}`\n"
     # A log whose last section is another one: a Japanese message before any run, the file untouched.
     log.write_text(real + "\n## 別の節\n", encoding="utf-8")
     assert time_suite.main(["--log"]) == 1
