@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 
 import process_setup
 import project
+from learner_files import DEPLOYED  # what the deployment sets
 
 SESSION = Path(os.environ["SFT_HANDSON_TEST_HOME"])  # set by tests/conftest.py before anything else
 HF_HOME = SESSION / "hf"
@@ -246,14 +247,10 @@ def _local_site(out: Path) -> None:
 def deployed_site(out: Path) -> tuple[Path, Path]:
     """Where the deployed build puts the site (under the site's path, as GitHub Pages serves it from
     ``out/served``) and the diagrams and formulas it met (tools/site_build/prerendered.py)."""
-    from learner_files import DEPLOYED
-
     return out / "served" / urlsplit(DEPLOYED["SITE_URL"]).path.strip("/"), out / "prerender-sources.json"
 
 
 def _deployed_site(out: Path) -> None:
-    from learner_files import DEPLOYED
-
     site, sources = deployed_site(out)
     # --no-strict: tests/site/browser/test_deployed_site.py checks the warnings; they must not hide the browser checks.
     command = [sys.executable, "-m", "mkdocs", "build", "--no-strict", "--site-dir", str(site)]

@@ -52,9 +52,7 @@ def tokenized_example(trainer, position: int) -> tuple[list[int], list[int]]:
 
 def tab_settings(namespace: dict, variant: str):
     """The training settings of a GPU tab: its settings cell, run after the page's earlier cells."""
-    namespace = dict(namespace)
-    project.cell("training_args", variant).run(namespace)
-    return namespace["training_args"]
+    return run_cell("training_args", dict(namespace), variant)["training_args"]
 
 
 def base_name(peft_name: str) -> str:

@@ -27,7 +27,8 @@ def test_every_background_run_is_waited_for_by_a_fixture_that_exists():
 def test_every_process_is_set_up_by_the_one_entry_point():
     """The pytest process, the notebook's kernel and the two-process run call process_setup.prepare(); nothing
     else sets threads, the allocator, the collector or the priority."""
-    sources = {**python_sources(TESTS), **python_sources(TOOLS)}
+    tests = python_sources(TESTS)
+    sources = {**tests, **python_sources(TOOLS)}
     callers = {
         p.relative_to(TESTS.parent).as_posix()
         for p, text in sources.items()
@@ -38,7 +39,7 @@ def test_every_process_is_set_up_by_the_one_entry_point():
     environment = background_runs.environment()  # what the kernel, the probe and the builds get
     assert {name: environment[name] for name in process_setup.ENVIRONMENT} == process_setup.ENVIRONMENT
     # tools/bench_estimator.py sets its own allocator threshold on purpose: it measures memory, it runs no test.
-    test_code = {**python_sources(TESTS), TOOLS / "standin.py": (TOOLS / "standin.py").read_text(encoding="utf-8")}
+    test_code = {**tests, TOOLS / "standin.py": sources[TOOLS / "standin.py"]}
     knobs = re.compile(r"gc\.(disable|freeze|set_threshold)\(|setpriority\(|mallopt\(|OMP_NUM_THREADS|MALLOC_")
     elsewhere = {
         p.relative_to(TESTS.parent).as_posix()

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from project import DOCS, SCRIPT_DEFAULT_VARIANT, TESTS, cell
+from project import DOCS, TESTS
 
 
 def test_doctor_reads_the_run_and_its_saved_state(handson):
@@ -45,21 +45,6 @@ EXPECTED = {
     "fp16-early-skips": [],  # a skipped update while the GradScaler finds its scale is normal
     "fp16-collapse": ["fp16-skipped"],
 }
-
-
-@pytest.fixture(scope="module")
-def doctor(hub, tmp_path_factory) -> dict:
-    """The doctor cell's functions, and the settings the synthetic runs pretend to have (the bf16 tab's)."""
-    from trl import SFTConfig
-
-    namespace = {"__name__": "__main__", "OUTPUT_DIR": tmp_path_factory.mktemp("doctor"), "MAX_LENGTH": 2048}
-    cell("training_args", SCRIPT_DEFAULT_VARIANT).run(namespace)
-    fake_run = SimpleNamespace(state=SimpleNamespace(log_history=[], global_step=0, max_steps=0))
-    namespace["trainer"] = fake_run  # the cell's last line diagnoses "trainer"; here nothing was logged yet
-    with contextlib.redirect_stdout(io.StringIO()):
-        cell("doctor").run(namespace)
-    assert isinstance(namespace["training_args"], SFTConfig)
-    return namespace
 
 
 def diagnose(doctor: dict, state, args="page") -> tuple[list, str]:

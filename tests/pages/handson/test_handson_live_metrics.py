@@ -143,20 +143,16 @@ def test_loss_curve_says_so_when_nothing_was_logged(logged_run):
 # --- the run doctor (step 6) on this real history: the schedule it expects is the one the Trainer used ---
 
 
-def test_doctor_expects_the_learning_rates_the_trainer_logged(logged_run):
+def test_doctor_expects_the_learning_rates_the_trainer_logged(logged_run, doctor):
     _, trainer, _ = logged_run
-    namespace = {"__name__": "__main__", "training_args": None}
-    namespace["trainer"] = SimpleNamespace(state=SimpleNamespace(log_history=[], global_step=0, max_steps=0))
-    with contextlib.redirect_stdout(io.StringIO()):
-        cell("doctor").run(namespace)  # defines the doctor's functions (nothing logged yet to diagnose)
     logged = [(log["step"], log["learning_rate"]) for log in trainer.state.log_history if "learning_rate" in log]
-    expected = namespace["scheduled_rates"](trainer.args, trainer.state.max_steps)
+    expected = doctor["scheduled_rates"](trainer.args, trainer.state.max_steps)
     assert len({rate for _, rate in logged}) == 3  # the linear decay gives every step its own rate
     assert [rate for _, rate in logged] == [expected[step - 1] for step, _ in logged]  # the rate of that update
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        assert namespace["diagnose_training"](trainer.state, trainer.args) == []
+        assert doctor["diagnose_training"](trainer.state, trainer.args) == []
         cosine = dataclasses.replace(trainer.args, lr_scheduler_type="cosine")  # not what this run used
-        findings = namespace["diagnose_training"](trainer.state, cosine)
+        findings = doctor["diagnose_training"](trainer.state, cosine)
     assert [anchor for anchor, _ in findings] == ["lr-schedule"] and "設定（cosine、" in findings[0][1]
     assert "学習用データの損失 3 個" in out.getvalue()
